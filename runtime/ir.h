@@ -49,9 +49,14 @@ typedef struct ir_node {
     int32_t n_attrs;
     semseg_attr *attrs;
     int32_t dead;                         /* removed by a pass; skipped everywhere */
-    semseg_epilogue epilogue;             /* fusion marked by passes (act NONE, residual -1 if none) */
+    semseg_epilogue epilogue;             /* fusion proposal (passes) / applied fusion (resolve);
+                                             residual is an input index once fused */
+    int32_t fuse_residual_value;          /* value index of the proposed residual, or -1 */
     int32_t fuse_act_node;                /* node index of the fusable Relu/Clip, or -1 */
     int32_t fuse_add_node;                /* node index of the fusable residual Add, or -1 */
+    int32_t plugin;                       /* resolution: index into the host's plugins, -1 before */
+    int32_t fused;                        /* 1 when the epilogue above was absorbed into this node */
+    const char *fused_desc;               /* "Relu", "Add+Relu", ... for `info` */
 } ir_node;
 
 typedef struct ir_opset {
@@ -90,6 +95,17 @@ typedef struct ir_graph {
 
 ir_graph *ir_new(void);
 void ir_free(ir_graph *g);
+
+/* A node's attributes as a plugin-style view, for the semseg_attr_* helpers. */
+static inline semseg_node_info ir_node_attrs(const ir_node *n)
+{
+    semseg_node_info v = { 0 };
+    v.name = n->name;
+    v.op = n->op;
+    v.n_attrs = n->n_attrs;
+    v.attrs = n->attrs;
+    return v;
+}
 
 /* Pool allocation: zeroed memory that lives as long as the graph. NULL on OOM. */
 void *ir_alloc(ir_graph *g, size_t bytes);

@@ -1,0 +1,27 @@
+/*
+ * Graph passes run once the input dims are known, in this order:
+ *   passes_remove_identity   Identity/Dropout (inference) bypassed
+ *   passes_infer_fold        shape/type inference of every node in topological
+ *                            order; a node whose inputs are all constants (or
+ *                            that reads only dims, like Shape) is evaluated by
+ *                            the ref plugin right away, so the Shape→Gather→
+ *                            Concat→...→Resize chains PyTorch writes fold away
+ *   passes_fold_batchnorm    Conv followed by BatchNormalization -> one Conv
+ *   passes_mark_fusion       Conv -> [Add residual] -> [Relu|Clip] proposals
+ * Each pass leaves dead nodes behind; ir_toposort drops them.
+ */
+#ifndef SEMSEG_PASSES_H
+#define SEMSEG_PASSES_H
+
+#include "host.h"
+#include "ir.h"
+
+void passes_remove_identity(ir_graph *g);
+semseg_status passes_infer_fold(ir_graph *g, host_plugin *ref, char *err);
+semseg_status passes_fold_batchnorm(ir_graph *g, char *err);
+void passes_mark_fusion(ir_graph *g);
+
+/* Number of live nodes reading each value (+1 for graph outputs); malloc'd. */
+int32_t *passes_use_counts(const ir_graph *g);
+
+#endif
