@@ -116,6 +116,19 @@ out:
     return st;
 }
 
+semseg_status passes_check_ops(const ir_graph *g, char *err)
+{
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const ir_node *n = &g->nodes[i];
+        if (!n->dead && !opdef_find(n->domain, n->op)) {
+            snprintf(err, SEMSEG_ERRMSG_SIZE, "no plugin supports op '%s' (domain '%s', opset %d) at node '%s'",
+                     n->op, n->domain[0] ? n->domain : "ai.onnx", n->opset, n->name);
+            return SEMSEG_STATUS_UNSUPPORTED;
+        }
+    }
+    return SEMSEG_STATUS_OK;
+}
+
 static semseg_status infer_node(ir_graph *g, ir_node *n, host_plugin *ref, char *err)
 {
     const char *dom = n->domain[0] ? n->domain : "ai.onnx";

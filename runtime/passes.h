@@ -16,6 +16,8 @@
 #include "host.h"
 #include "ir.h"
 
+/* Load-time check that the runtime knows every op (before any dims are known). */
+semseg_status passes_check_ops(const ir_graph *g, char *err);
 void passes_remove_identity(ir_graph *g);
 semseg_status passes_infer_fold(ir_graph *g, host_plugin *ref, char *err);
 semseg_status passes_fold_batchnorm(ir_graph *g, char *err);

@@ -422,6 +422,7 @@ void sess_unprepare(semseg_session *s)
     free(p->slots);
     free(p->slot_ext);
     free(p->out_slot);
+    free(p->frozen);
     ir_free(p->g);
     free(p);
     s->prep = NULL;
@@ -459,6 +460,20 @@ semseg_status sess_prepare(semseg_session *s, semseg_error *err)
             sess_unprepare(s);
             return sess_fail(err, SEMSEG_STATUS_MODEL, "input '%s' has no tensor type or shape in the model", v->name);
         }
+    }
+    p->frozen = calloc((size_t)g->n_inputs + 1, 1);
+    if (!p->frozen) {
+        sess_unprepare(s);
+        return sess_fail(err, SEMSEG_STATUS_NO_MEMORY, "out of memory");
+    }
+    for (int32_t k = 0; k < g->n_inputs; k++) {
+        if (!sess_input_freezable(s, k) || !s->inputs[k].data_set) continue;
+        ir_value *v = &g->values[g->inputs[k]];
+        if (ir_value_set_const(g, v, v->dtype, v->rank, v->dims, s->inputs[k].data)) {
+            sess_unprepare(s);
+            return sess_fail(err, SEMSEG_STATUS_NO_MEMORY, "out of memory");
+        }
+        p->frozen[k] = 1;
     }
     semseg_status st;
     passes_remove_identity(g);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "onnx_import.h"
+#include "passes.h"
 #include "session_impl.h"
 
 static semseg_status finish_load(ir_graph *model, const semseg_options *opts, semseg_session **out,
@@ -49,8 +50,13 @@ static semseg_status finish_load(ir_graph *model, const semseg_options *opts, se
     if (!s->inputs) goto oom;
 
     char msg[SEMSEG_ERRMSG_SIZE] = "";
+    semseg_status st = passes_check_ops(model, msg);
+    if (st != SEMSEG_STATUS_OK) {
+        semseg_session_free(s);
+        return sess_fail(err, st, "%s", msg);
+    }
     host_config hc = sess_host_config(&s->opts);
-    semseg_status st = host_open(&s->host, &hc, msg);
+    st = host_open(&s->host, &hc, msg);
     if (st != SEMSEG_STATUS_OK) {
         semseg_session_free(s);
         return sess_fail(err, st, "%s", msg);
@@ -62,6 +68,7 @@ static semseg_status finish_load(ir_graph *model, const semseg_options *opts, se
         if (v->rank < 0) all_known = 0;
         for (int32_t r = 0; r < v->rank; r++)
             if (v->dims[r] < 0) all_known = 0;
+        if (sess_input_freezable(s, k)) all_known = 0; /* its value may shape the graph */
     }
     if (all_known) {
         st = sess_prepare(s, err);
@@ -231,6 +238,15 @@ semseg_status semseg_session_set_input_dims(semseg_session *s, int index, int32_
     return sess_prepare(s, err);
 }
 
+int sess_input_freezable(const semseg_session *s, int index)
+{
+    const ir_value *v = &s->model->values[s->model->inputs[index]];
+    const sess_input *in = &s->inputs[index];
+    int64_t n = in->dims_set ? semseg_numel(in->rank, in->dims) : ir_value_numel(v);
+    return (v->dtype == SEMSEG_DTYPE_INT64 || v->dtype == SEMSEG_DTYPE_INT32 || v->dtype == SEMSEG_DTYPE_FLOAT) &&
+           n >= 0 && n <= SESS_FREEZE_MAX_ELEMENTS;
+}
+
 semseg_status semseg_session_set_input(semseg_session *s, int index, int32_t dtype, int32_t rank,
                                        const int64_t *dims, const void *data, size_t nbytes, semseg_error *err)
 {
@@ -256,10 +272,19 @@ semseg_status semseg_session_set_input(semseg_session *s, int index, int32_t dty
         in->data = nd;
         in->cap = want;
     }
+    /* a value folded into the prepared graph: a different value re-prepares */
+    int refreeze = s->prep && (s->prep->frozen[index] ? (in->nbytes != want || memcmp(in->data, data, want) != 0)
+                                                      : (semseg_numel(rank, dims) <= SESS_FREEZE_MAX_ELEMENTS &&
+                                                         sess_input_freezable(s, index)));
     memcpy(in->data, data, want);
     in->nbytes = want;
     in->data_set = 1;
-    return semseg_session_set_input_dims(s, index, rank, dims, err);
+    /* preparation waits for run(), when every input (and frozen value) is in */
+    if (s->prep && (refreeze || dims_changed(s, index, rank, dims))) sess_unprepare(s);
+    in->rank = rank;
+    memcpy(in->dims, dims, sizeof(int64_t) * (size_t)rank);
+    in->dims_set = 1;
+    return SEMSEG_STATUS_OK;
 }
 
 semseg_status semseg_session_run(semseg_session *s, semseg_error *err)

@@ -56,7 +56,14 @@ typedef struct sess_prepared {
     void **arena;             /* per memory kind */
     size_t *arena_bytes;
     size_t peak;
+    char *frozen;             /* per graph input: 1 when its value was folded in */
 } sess_prepared;
+
+/* Graph inputs this small are treated as values known at prepare time: shape
+ * operands fed as inputs (Reshape's shape, Resize's scales, Slice's starts)
+ * then fold like constants. A new value re-prepares the session. */
+#define SESS_FREEZE_MAX_ELEMENTS 16
+int sess_input_freezable(const semseg_session *s, int index);
 
 struct semseg_session {
     semseg_options opts;

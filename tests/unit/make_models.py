@@ -1,0 +1,123 @@
+"""Builds the unit tests' small models, with expected outputs from ONNX Runtime
+(independent of this project; onnx.reference was tried first but its
+BatchNormalization disagrees with both ORT and the ONNX spec here), into OUTDIR:
+
+  conv_relu/      Conv(3x3, pad 1)+BatchNormalization+Relu, dynamic H and W,
+                  two data sets at different sizes
+  residual/       Conv -> Add(residual) -> Clip, the fusion pattern
+  shape_chain/    PyTorch-style Shape->Gather->Unsqueeze->Concat->Cast->Resize
+                  (sizes computed in-graph), dynamic H and W
+  unknown_op.onnx a node of op FooBar in domain com.example
+  bad_abi plugin source is C (bad_abi_plugin.c), not generated here
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+import onnxruntime as ort
+
+rng = np.random.default_rng(1234)
+
+
+def save_case(model, outdir, inputs_list):
+    os.makedirs(outdir, exist_ok=True)
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(outdir, "model.onnx"))
+    ev = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    for i, feeds in enumerate(inputs_list):
+        d = os.path.join(outdir, "test_data_set_%d" % i)
+        os.makedirs(d, exist_ok=True)
+        names = [x.name for x in model.graph.input]
+        for k, n in enumerate(names):
+            with open(os.path.join(d, "input_%d.pb" % k), "wb") as f:
+                f.write(numpy_helper.from_array(feeds[n], n).SerializeToString())
+        outs = ev.run(None, feeds)
+        for k, (o, vi) in enumerate(zip(outs, model.graph.output)):
+            with open(os.path.join(d, "output_%d.pb" % k), "wb") as f:
+                f.write(numpy_helper.from_array(np.asarray(o), vi.name).SerializeToString())
+
+
+def f32(*shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def conv_relu(out):
+    w = numpy_helper.from_array(f32(8, 3, 3, 3), "w")
+    b = numpy_helper.from_array(f32(8), "b")
+    scale = numpy_helper.from_array(rng.uniform(0.5, 1.5, 8).astype(np.float32), "g")
+    bias = numpy_helper.from_array(f32(8), "beta")
+    mean = numpy_helper.from_array(f32(8), "mean")
+    var = numpy_helper.from_array(rng.uniform(0.5, 2, 8).astype(np.float32), "var")
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+        helper.make_node("BatchNormalization", ["c", "g", "beta", "mean", "var"], ["bn"], name="bn"),
+        helper.make_node("Relu", ["bn"], ["y"], name="relu"),
+    ]
+    g = helper.make_graph(nodes, "conv_relu",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "H", "W"])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, "H", "W"])],
+                          [w, b, scale, bias, mean, var])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    save_case(m, out, [{"x": f32(1, 3, 9, 7)}, {"x": f32(1, 3, 16, 21)}])
+
+
+def residual(out):
+    w = numpy_helper.from_array(f32(4, 4, 3, 3), "w")
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+        helper.make_node("Add", ["c", "x"], ["s"], name="add"),
+        helper.make_node("Clip", ["s", "lo", "hi"], ["y"], name="clip"),
+    ]
+    lo = numpy_helper.from_array(np.array(0.0, np.float32), "lo")
+    hi = numpy_helper.from_array(np.array(6.0, np.float32), "hi")
+    g = helper.make_graph(nodes, "residual",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4, 10, 10])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4, 10, 10])], [w, lo, hi])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    save_case(m, out, [{"x": f32(2, 4, 10, 10) * 3}])
+
+
+def shape_chain(out):
+    c = lambda name, arr: helper.make_node("Constant", [], [name], value=numpy_helper.from_array(arr, name))
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shp"]),
+        c("i2", np.array(2, np.int64)), c("i3", np.array(3, np.int64)),
+        helper.make_node("Gather", ["shp", "i2"], ["h"], axis=0),
+        helper.make_node("Gather", ["shp", "i3"], ["w"], axis=0),
+        c("two", np.array(2, np.int64)),
+        helper.make_node("Mul", ["h", "two"], ["h2"]),
+        helper.make_node("Mul", ["w", "two"], ["w2"]),
+        c("ax0", np.array([0], np.int64)),
+        helper.make_node("Unsqueeze", ["h2", "ax0"], ["h2u"]),
+        helper.make_node("Unsqueeze", ["w2", "ax0"], ["w2u"]),
+        c("s0", np.array([0], np.int64)), c("e2", np.array([2], np.int64)),
+        helper.make_node("Slice", ["shp", "s0", "e2"], ["nc"]),
+        helper.make_node("Concat", ["nc", "h2u", "w2u"], ["sizes_f"], axis=0),
+        helper.make_node("Cast", ["sizes_f"], ["sizes"], to=TensorProto.INT64),
+        helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear",
+                         coordinate_transformation_mode="half_pixel"),
+    ]
+    g = helper.make_graph(nodes, "shape_chain",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, "H", "W"])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, None, None])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    save_case(m, out, [{"x": f32(1, 2, 5, 6)}, {"x": f32(1, 2, 8, 3)}])
+
+
+def unknown_op(path):
+    nodes = [helper.make_node("FooBar", ["x"], ["y"], domain="com.example", name="mystery")]
+    g = helper.make_graph(nodes, "unknown",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.example", 3)])
+    onnx.save(m, path)
+
+
+if __name__ == "__main__":
+    out = sys.argv[1]
+    conv_relu(os.path.join(out, "conv_relu"))
+    residual(os.path.join(out, "residual"))
+    shape_chain(os.path.join(out, "shape_chain"))
+    unknown_op(os.path.join(out, "unknown_op.onnx"))

@@ -1,0 +1,160 @@
+/*
+ * Library API checks that need no numeric oracle: resolution errors name the
+ * op, domain, version and node; a plugin for another ABI is refused and the
+ * next plugin takes over; fusion is applied and visible; a new input size
+ * re-prepares the same session; bad arguments give errors, not crashes.
+ * Usage: test_api MODELS_DIR BAD_ABI_PLUGIN.so
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "semseg/semseg.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                    \
+    do {                                                    \
+        if (!(cond)) {                                      \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                   \
+            fputc('\n', stderr);                            \
+            failures++;                                     \
+        }                                                   \
+    } while (0)
+
+static void test_unknown_op(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/unknown_op.onnx", dir);
+    semseg_session *s = NULL;
+    semseg_error err = { 0 };
+    semseg_status st = semseg_session_load_file(path, NULL, &s, &err);
+    CHECK(st == SEMSEG_STATUS_UNSUPPORTED, "unknown op: status %d (%s)", st, err.message);
+    CHECK(s == NULL, "unknown op: session returned");
+    CHECK(strstr(err.message, "FooBar") && strstr(err.message, "com.example") && strstr(err.message, "opset 3") &&
+          strstr(err.message, "mystery"), "unknown op message lacks op/domain/version/node: %s", err.message);
+    CHECK(!strchr(err.message, '\n'), "message is not one line");
+}
+
+struct seen {
+    int future_refused;
+    char reason[512];
+};
+
+static void visit(const semseg_plugin_desc *d, void *user)
+{
+    struct seen *s = user;
+    if (strstr(d->file, "bad_abi")) {
+        s->future_refused = !d->usable;
+        snprintf(s->reason, sizeof s->reason, "%s", d->reason);
+    }
+}
+
+static void test_bad_abi(const char *dir, const char *plugin)
+{
+    semseg_options *o = semseg_options_new();
+    semseg_error err = { 0 };
+    CHECK(semseg_options_add_plugin_file(o, plugin, &err) == SEMSEG_STATUS_OK, "add plugin: %s", err.message);
+    struct seen seen = { 0 };
+    CHECK(semseg_plugins_list(o, visit, &seen, &err) == SEMSEG_STATUS_OK, "list: %s", err.message);
+    CHECK(seen.future_refused, "plugin for another ABI was not refused");
+    CHECK(strstr(seen.reason, "ABI 2.0") && strstr(seen.reason, "1.0"), "refusal names both versions: %s", seen.reason);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/residual/model.onnx", dir);
+    semseg_session *s = NULL;
+    CHECK(semseg_session_load_file(path, o, &s, &err) == SEMSEG_STATUS_OK, "load beside a bad plugin: %s", err.message);
+    if (s) {
+        semseg_node_desc nd;
+        for (int i = 0; semseg_session_node_desc(s, i, &nd) == SEMSEG_STATUS_OK; i++)
+            CHECK(strcmp(nd.plugin, "future") != 0, "node %s went to the refused plugin", nd.name);
+        semseg_session_free(s);
+    }
+    /* asking for it by name: it is not a usable backend */
+    CHECK(semseg_options_set_backends(o, "future,ref", &err) == SEMSEG_STATUS_OK, "set backends");
+    semseg_status st = semseg_session_load_file(path, o, &s, &err);
+    CHECK(st != SEMSEG_STATUS_OK && strstr(err.message, "future"), "named refused backend: %d %s", st, err.message);
+    semseg_options_free(o);
+}
+
+static void test_fusion_and_reshape(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/residual/model.onnx", dir);
+    semseg_session *s = NULL;
+    semseg_error err = { 0 };
+    semseg_options *o = semseg_options_new();
+    semseg_options_set_backends(o, "ref", NULL);
+    CHECK(semseg_session_load_file(path, o, &s, &err) == SEMSEG_STATUS_OK, "load residual: %s", err.message);
+    semseg_options_free(o);
+    if (s) {
+        semseg_model_desc md;
+        semseg_session_model_desc(s, &md);
+        /* ref never fuses: all three nodes stay */
+        CHECK(md.node_count == 3, "residual on ref: %d nodes", md.node_count);
+        CHECK(md.peak_activation_bytes > 0, "peak bytes reported");
+        semseg_session_free(s);
+    }
+    /* conv_relu: BN folded into the conv, dims re-inferred per input size */
+    snprintf(path, sizeof path, "%s/conv_relu/model.onnx", dir);
+    CHECK(semseg_session_load_file(path, NULL, &s, &err) == SEMSEG_STATUS_OK, "load conv_relu: %s", err.message);
+    if (!s) return;
+    int64_t d1[4] = { 1, 3, 5, 6 }, d2[4] = { 1, 3, 11, 4 };
+    CHECK(semseg_session_set_input_dims(s, 0, 4, d1, &err) == SEMSEG_STATUS_OK, "dims: %s", err.message);
+    semseg_node_desc nd;
+    CHECK(semseg_session_node_desc(s, 0, &nd) == SEMSEG_STATUS_OK && !strcmp(nd.op, "Conv"), "first node is Conv");
+    semseg_model_desc md;
+    semseg_session_model_desc(s, &md);
+    CHECK(md.node_count <= 2, "BatchNormalization folded: %d nodes left", md.node_count);
+    CHECK(semseg_session_set_input_dims(s, 0, 4, d2, &err) == SEMSEG_STATUS_OK, "dims 2: %s", err.message);
+    semseg_tensor_desc od;
+    semseg_session_output_desc(s, 0, &od);
+    CHECK(od.rank == 4 && od.dims[2] == 11 && od.dims[3] == 4, "output dims follow the input");
+    /* wrong rank, wrong fixed dim, wrong byte count, wrong dtype */
+    int64_t bad[3] = { 1, 3, 5 };
+    CHECK(semseg_session_set_input_dims(s, 0, 3, bad, &err) == SEMSEG_STATUS_INVALID_ARGUMENT, "wrong rank accepted");
+    int64_t badc[4] = { 1, 4, 5, 5 };
+    CHECK(semseg_session_set_input_dims(s, 0, 4, badc, &err) == SEMSEG_STATUS_INVALID_ARGUMENT && strstr(err.message, "must be 3"),
+          "wrong fixed dim: %s", err.message);
+    float x[15] = { 0 };
+    CHECK(semseg_session_set_input(s, 0, SEMSEG_DTYPE_FLOAT, 4, d1, x, sizeof x, &err) == SEMSEG_STATUS_INVALID_ARGUMENT,
+          "short buffer accepted");
+    CHECK(semseg_session_set_input(s, 0, SEMSEG_DTYPE_INT64, 4, d1, x, sizeof x, &err) == SEMSEG_STATUS_INVALID_ARGUMENT,
+          "wrong dtype accepted");
+    const void *data;
+    CHECK(semseg_session_output(s, 0, &od, &data, &err) != SEMSEG_STATUS_OK, "output before run");
+    CHECK(semseg_session_run(s, &err) != SEMSEG_STATUS_OK, "run without inputs");
+    semseg_session_free(s);
+}
+
+static void test_garbage(void)
+{
+    semseg_session *s = NULL;
+    semseg_error err = { 0 };
+    const char junk[] = "this is not an onnx model at all";
+    CHECK(semseg_session_load_buffer(junk, sizeof junk, NULL, NULL, &s, &err) != SEMSEG_STATUS_OK && !s,
+          "garbage buffer loaded");
+    CHECK(err.message[0] && !strchr(err.message, '\n'), "one-line message: %s", err.message);
+    CHECK(semseg_session_load_file("/nonexistent/model.onnx", NULL, &s, &err) != SEMSEG_STATUS_OK,
+          "missing file loaded");
+    semseg_options *o = semseg_options_new();
+    CHECK(semseg_options_set_threads(o, 0, &err) == SEMSEG_STATUS_INVALID_ARGUMENT, "0 threads accepted");
+    semseg_options_set_backends(o, "nosuch,ref", NULL);
+    CHECK(semseg_session_load_buffer(junk, sizeof junk, NULL, o, &s, &err) != SEMSEG_STATUS_OK, "garbage with options");
+    semseg_options_free(o);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_api MODELS_DIR BAD_ABI_PLUGIN.so\n");
+        return 2;
+    }
+    test_unknown_op(argv[1]);
+    test_bad_abi(argv[1], argv[2]);
+    test_fusion_and_reshape(argv[1]);
+    test_garbage();
+    if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
+    else printf("test_api: all checks passed\n");
+    return failures ? 1 : 0;
+}
