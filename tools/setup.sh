@@ -12,7 +12,7 @@ apt_pkgs=(
   libopenblas-dev libpng-dev libjpeg62-turbo-dev
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
   clang libclang-rt-14-dev
-  python3-venv python3-torch python3-torchvision python3-sklearn python3-scipy
+  python3-venv python3-torch python3-torchvision python3-sklearn python3-scipy python3-pil
 )
 missing=()
 for p in "${apt_pkgs[@]}"; do
