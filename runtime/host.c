@@ -1,7 +1,8 @@
 /*
  * Plugin host. Search path, in order: explicit files (--plugin), every folder of
  * $SEMSEG_PLUGIN_PATH, then the build tree's plugin folder when this library
- * runs from the build tree, else the installed <libdir>/semseg-onnx/plugins.
+ * runs from the build tree, else the installed <libdir>/semseg-onnx/plugins
+ * found relative to the library (so an install moved elsewhere still works).
  * The first plugin of a given name wins; later ones are listed as shadowed.
  *
  * A file is refused with one line when it is not a shared object, lacks the
@@ -27,6 +28,9 @@
 #endif
 #ifndef SEMSEG_PLUGIN_INSTALL_DIR
 #define SEMSEG_PLUGIN_INSTALL_DIR ""
+#endif
+#ifndef SEMSEG_INSTALL_LIBDIR_REL
+#define SEMSEG_INSTALL_LIBDIR_REL "lib"
 #endif
 
 static int already_listed(const host *h, const char *file)
@@ -151,22 +155,38 @@ static semseg_status add_dir(host *h, const char *dir)
     return st;
 }
 
-/* The build tree's plugins when this code runs from the build tree. */
-static const char *default_dir(void)
+static int is_dir(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* The default plugin folder, found from where this code was loaded: the build
+ * tree's plugins/ when running from the build tree; else, relocatably,
+ * <libdir>/semseg-onnx/plugins beside the library (or ../<libdir>/... from a
+ * statically linked executable in bin/); else the configured install path. */
+static void default_dir(char *out, size_t size)
 {
     Dl_info info;
     const char *build = SEMSEG_PLUGIN_BUILD_DIR;
-    if (build[0] && dladdr((void *)default_dir, &info) && info.dli_fname) {
-        size_t bl = strlen(build);
-        /* plugins live in <build>/plugins; the library in <build>/runtime or tools */
-        const char *slash = strrchr(build, '/');
-        size_t root = slash ? (size_t)(slash - build) : bl;
-        char *real = realpath(info.dli_fname, NULL);
-        int inside = real && strncmp(real, build, root) == 0 && real[root] == '/';
-        free(real);
-        if (inside) return build;
+    snprintf(out, size, "%s", SEMSEG_PLUGIN_INSTALL_DIR);
+    if (!dladdr((void *)default_dir, &info) || !info.dli_fname) return;
+    char *real = realpath(info.dli_fname, NULL);
+    if (!real) return;
+    char *slash = strrchr(real, '/');
+    if (slash) *slash = '\0';
+    const char *bslash = strrchr(build, '/');
+    size_t root = bslash ? (size_t)(bslash - build) : 0;
+    char cand[4096];
+    if (build[0] && root && strncmp(real, build, root) == 0 && real[root] == '/') {
+        snprintf(out, size, "%s", build);
+    } else if (snprintf(cand, sizeof cand, "%s/semseg-onnx/plugins", real) > 0 && is_dir(cand)) {
+        snprintf(out, size, "%s", cand);
+    } else if (snprintf(cand, sizeof cand, "%s/../%s/semseg-onnx/plugins", real, SEMSEG_INSTALL_LIBDIR_REL) > 0 &&
+               is_dir(cand)) {
+        snprintf(out, size, "%s", cand);
     }
-    return SEMSEG_PLUGIN_INSTALL_DIR;
+    free(real);
 }
 
 semseg_status host_scan(host *h, const host_config *cfg, char *err)
@@ -191,7 +211,11 @@ semseg_status host_scan(host *h, const host_config *cfg, char *err)
             st = add_dir(h, tok);
         free(copy);
     }
-    if (st == SEMSEG_STATUS_OK) st = add_dir(h, default_dir());
+    if (st == SEMSEG_STATUS_OK) {
+        char dir[4096];
+        default_dir(dir, sizeof dir);
+        st = add_dir(h, dir);
+    }
     if (st != SEMSEG_STATUS_OK) snprintf(err, SEMSEG_ERRMSG_SIZE, "out of memory while scanning plugins");
     return st;
 }

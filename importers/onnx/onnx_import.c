@@ -818,7 +818,7 @@ static semseg_status import_bytes(const uint8_t *data, size_t size, uint8_t *own
     free(owned);
     owned = NULL;
     if (!m) {
-        snprintf(err, SEMSEG_ERRMSG_SIZE, "%s%s is not a valid ONNX model (protobuf parse failed)",
+        snprintf(err, SEMSEG_ERRMSG_SIZE, "%s%s is not a valid ONNX model (protobuf parse failed): is it truncated, or not an .onnx file?",
                  from_file ? "file " : "", src);
         st = SEMSEG_STATUS_INVALID_ARGUMENT;
         goto out;

@@ -141,6 +141,15 @@ def make_models(work):
     # Carries its preprocessing and class names in metadata_props.
     save(conv_graph(4, [1, 3, "H", "W"], [1, 4, "H", "W"]), "meta.onnx",
          {"semseg.scale": "1", "semseg.mean": "0,0,0", "semseg.std": "1", "semseg.classes": "sky,tree,road,car"})
+    # uint8 NHWC input (raw pixels), cast inside the model.
+    w = rng.standard_normal((2, 3, 1, 1)).astype(np.float32)
+    nodes = [helper.make_node("Cast", ["image"], ["f"], to=TensorProto.FLOAT, name="cast"),
+             helper.make_node("Transpose", ["f"], ["t"], perm=[0, 3, 1, 2], name="to_nchw"),
+             helper.make_node("Conv", ["t", "w"], ["logits"], name="classifier")]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("image", TensorProto.UINT8, [1, "H", "W", 3])],
+                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 2, "H", "W"])],
+                          [numpy_helper.from_array(w, "w")])
+    save(g, "uint8_nhwc.onnx")
     # A 2-D input: not an image model.
     g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="r")], "g",
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 10])],
@@ -167,6 +176,16 @@ def make_images(work):
     photo.convert("L").convert("1").save(os.path.join(work, "bilevel.png"))
     Image.fromarray((rgb[..., 0].astype(np.uint16) * 257), "I;16").save(os.path.join(work, "deep16.png"))
     photo.convert("CMYK").save(os.path.join(work, "cmyk.jpg"))
+    photo.save(os.path.join(work, "progressive.jpg"), quality=90, progressive=True)
+    # A PNG whose header claims 20000 x 20000: refused before any pixel memory.
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    with open(os.path.join(work, "huge.png"), "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b""))
     with open(os.path.join(work, "text.jpg"), "w") as f:
         f.write("this is not a picture\n")
     data = open(os.path.join(work, "photo.png"), "rb").read()
@@ -267,7 +286,7 @@ def case_run_jpeg(work, shared):
 
 
 def case_run_formats(work, shared):
-    for name in ("gray.png", "gray.jpg", "rgba.png", "palette.png", "bilevel.png"):
+    for name in ("gray.png", "gray.jpg", "rgba.png", "palette.png", "bilevel.png", "progressive.jpg"):
         check_run(work, f"{work}/nchw_dyn.onnx", f"{work}/{name}", "fmt_" + name.replace(".", "_"),
                   normalize=imagenet_nchw)
 
@@ -284,6 +303,12 @@ def case_run_nhwc_static(work, shared):
     fed = read_pb(f"{work}/nhwc/input_0.pb")
     if fed.shape != (1, 24, 32, 3):
         fail(f"nhwc: fed {fed.shape}, expected (1, 24, 32, 3)")
+
+
+def case_run_mixed_layout(work, shared):
+    # NHWC uint8 input, NCHW logits: the class axis comes from the output's dims.
+    check_run(work, f"{work}/uint8_nhwc.onnx", f"{work}/photo.png", "mixed")
+    check_run(work, f"{work}/uint8_nhwc.onnx", f"{work}/photo.jpg", "mixed_size", extra=["--size", "15x20"])
 
 
 def case_run_nchw_resize(work, shared):
@@ -330,6 +355,11 @@ def case_preprocessing(work, shared):
     cli(["run", f"{work}/nchw_dyn.onnx", f"{work}/photo.png", "--save-tensors", out, "--no-normalize"])
     if np.max(np.abs(read_pb(f"{out}/input_0.pb") - px / 255)) > 1e-6:
         fail("--no-normalize is not x/255")
+    # a uint8 model gets the pixels as they are (layout NHWC from the dims)
+    cli(["run", f"{work}/uint8_nhwc.onnx", f"{work}/photo.png", "--save-tensors", out, "--layout", "NHWC"])
+    fed = read_pb(f"{out}/input_0.pb")
+    if fed.dtype != np.uint8 or not np.array_equal(fed, px.transpose(0, 2, 3, 1).astype(np.uint8)):
+        fail("uint8 model: fed tensor is not the raw pixels")
     # a palette file
     cli(["run", f"{work}/nchw_dyn.onnx", f"{work}/photo.png", "-o", f"{out}/pal.png", "--labels-png",
          f"{out}/lab.png", "--palette", f"{work}/palette.txt"])
@@ -403,6 +433,7 @@ def case_errors(work, shared):
     expect_error(["run", m, f"{work}/deep16.png"], ["deep16.png", "16-bit"])
     expect_error(["run", m, f"{work}/cmyk.jpg"], ["cmyk.jpg", "CMYK"])
     expect_error(["run", m, f"{work}/truncated.png"], ["truncated.png"])
+    expect_error(["run", m, f"{work}/huge.png"], ["huge.png", "20000x20000", "limit"])
     expect_error(["run", m, f"{work}/garbage.jpg"], ["garbage.jpg"])
     expect_error(["run", f"{work}/empty.onnx", f"{work}/photo.png"], ["empty.onnx", "empty"])
     expect_error(["run", f"{work}/missing.onnx", f"{work}/photo.png"], ["missing.onnx"])

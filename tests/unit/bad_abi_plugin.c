@@ -9,6 +9,7 @@ static const semseg_plugin_i table = {
     /* .name        = */ "future",
     /* .version     = */ "9.9",
     /* .description = */ "claims every node but speaks another ABI",
+    /* .init        = */ NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 SEMSEG_PLUGIN_EXPORT const semseg_plugin_i *semseg_plugin_entry(void)
