@@ -104,7 +104,7 @@ static semseg_status infer_prelu(const semseg_node_info *n, opdef_out *out, char
     int32_t r;
     int64_t dims[SEMSEG_MAX_RANK];
     if (s->rank > x->rank || opdef_broadcast(x->rank, x->dims, s->rank, s->dims, &r, dims) != 0 ||
-        memcmp(dims, x->dims, (size_t)r * sizeof(int64_t)) != 0)
+        (r > 0 && memcmp(dims, x->dims, (size_t)r * sizeof(int64_t)) != 0))
         return fail(err, SEMSEG_STATUS_MODEL, "slope does not broadcast to X");
     copy_shape(&out[0], x, x->dtype);
     return SEMSEG_STATUS_OK;
@@ -595,6 +595,9 @@ static semseg_status infer_cast(const semseg_node_info *n, opdef_out *out, char 
 {
     int64_t to = semseg_attr_int(n, "to", -1);
     if (to <= 0 || to > 0x7fff) return fail(err, SEMSEG_STATUS_MODEL, "attribute to is missing");
+    if (semseg_dtype_size((int)to) == 0)
+        return fail(err, SEMSEG_STATUS_UNSUPPORTED, "cast to dtype %lld (strings, bfloat16, "
+                    "float8, 4-bit types) is not supported", (long long)to);
     copy_shape(&out[0], &n->inputs[0], (int32_t)to);
     return SEMSEG_STATUS_OK;
 }
@@ -624,6 +627,9 @@ static semseg_status infer_constant(const semseg_node_info *n, opdef_out *out, c
         return fail(err, SEMSEG_STATUS_UNSUPPORTED, "value attribute '%s' is not supported",
                     a->name);
     }
+    if (semseg_dtype_size(out[0].dtype) == 0)
+        return fail(err, SEMSEG_STATUS_UNSUPPORTED, "constant of dtype %d is not supported",
+                    out[0].dtype);
     return SEMSEG_STATUS_OK;
 }
 

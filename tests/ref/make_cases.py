@@ -116,6 +116,17 @@ def onnx_cases(outdir):
     return names
 
 
+def reference_run(node, x, opset=19, extra=()):
+    """Runs a node (input 0 fed, the others initializers) through onnx.reference."""
+    from onnx.reference import ReferenceEvaluator
+    elem = helper.np_dtype_to_tensor_dtype(x.dtype)
+    inits = [numpy_helper.from_array(a, nm) for nm, a in extra]
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info(node.input[0], elem, x.shape)],
+                          [helper.make_tensor_value_info(node.output[0], elem, None)], initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    return ReferenceEvaluator(m).run(None, {node.input[0]: x})[0]
+
+
 def ort_run(node, x, shape=None, opset=19, extra=()):
     """Runs a one-input node through ONNX Runtime, keeping the leading `shape`
     part of the result: ONNX Runtime does not drop a ceil_mode window that
@@ -223,6 +234,21 @@ def torch_cases(outdir):
                             dilations=[2, 2])
     add("torch.maxpool2d_dilation2", node, 12, [("x", x.numpy())], [("y", y.numpy())], set())
 
+    # MaxPool's Indices, both storage orders, against ONNX Runtime
+    import onnxruntime
+    x = np.random.default_rng(2).standard_normal((2, 3, 7, 6)).astype(np.float32)
+    for so in (0, 1):
+        node = helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[3, 2], strides=[2, 2],
+                                pads=[1, 0, 1, 1], storage_order=so)
+        g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, x.shape)],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None),
+                               helper.make_tensor_value_info("i", onnx.TensorProto.INT64, None)])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 12)])
+        m.ir_version = 8
+        y, idx = onnxruntime.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+            None, {"x": x})
+        add(f"ort.maxpool_indices_storage_order{so}", node, 12, [("x", x)], [("y", y), ("i", idx)], set())
+
     # MatMul and Gemm against numpy
     rng = np.random.default_rng(1)
     for (sa, sb) in [((3,), (3, 4)), ((2, 3, 4), (4,)), ((5,), (5,)), ((2, 1, 3, 4), (5, 4, 2)),
@@ -265,27 +291,35 @@ def torch_cases(outdir):
         add(f"ort.resize13_uint8_{mode}", node, 13, [("x", xu), ("", None), ("", None), ("sizes", sizes)],
             [("y", y)], {1, 2, 3}, atol=1.0)
 
-    # Resize: every coordinate mode with each interpolation, by scales and by sizes
+    # Resize: every coordinate mode with each interpolation, by scales and by
+    # sizes, against ONNX's reference (ONNX Runtime differs from it where
+    # scale * input is not a whole number: align_corners, tf_crop_and_resize).
     x = rng.standard_normal((1, 2, 6, 7)).astype(np.float32)
     coords = ["half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
-              "tf_half_pixel_for_nn", "tf_crop_and_resize"]
+              "tf_crop_and_resize"]
     for ctm in coords:
         for mode in ("nearest", "linear", "cubic"):
-            if ctm == "tf_half_pixel_for_nn" and mode != "nearest":
-                continue
-            for kind, arg in (("scales", np.array([1, 1, 1.7, 0.6], dtype=np.float32)),
-                              ("sizes", np.array([1, 1, 3, 12], dtype=np.int64))):
-                roi = np.array([0, 0, 0.1, 0.2, 1, 1, 0.9, 1.1], dtype=np.float32)
+            for kind, arg in (("scales", np.array([1, 1, 1.73, 0.63], dtype=np.float32)),
+                              ("sizes", np.array([1, 2, 3, 12], dtype=np.int64))):
+                roi = np.array([0, 0, 0.13, 0.21, 1, 1, 0.87, 1.09], dtype=np.float32)
                 ins = ["x", "roi", "arg", ""] if kind == "scales" else ["x", "roi", "", "arg"]
                 node = helper.make_node("Resize", ins, ["y"], mode=mode, coordinate_transformation_mode=ctm,
                                         nearest_mode="round_prefer_ceil", extrapolation_value=-3.0)
-                extra = [("roi", roi), ("arg", arg)]
-                y = ort_run(node, x, opset=13, extra=extra)
+                y = reference_run(node, x, opset=13, extra=[("roi", roi), ("arg", arg)])
                 inputs = [("x", x), ("roi", roi), ("arg", arg) if kind == "scales" else ("", None)]
                 inputs.append(("arg", arg) if kind == "sizes" else ("", None))
-                add(f"ort.resize13_{mode}_{ctm}_{kind}", node, 13, inputs, [("y", y)], {1, 2, 3})
+                add(f"onnxref.resize13_{mode}_{ctm}_{kind}", node, 13, inputs, [("y", y)], {1, 2, 3})
+    # tf_half_pixel_for_nn is not in ONNX's reference: ONNX Runtime, one axis at a time
+    for sc in (1.73, 0.63):
+        x1 = rng.standard_normal((7,)).astype(np.float32)
+        scales = np.array([sc], dtype=np.float32)
+        node = helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="nearest",
+                                coordinate_transformation_mode="tf_half_pixel_for_nn", nearest_mode="round_prefer_ceil")
+        y = ort_run(node, x1, opset=13, extra=[("scales", scales)])
+        add(f"ort.resize13_nearest_tf_half_pixel_for_nn_{sc:g}", node, 13,
+            [("x", x1), ("", None), ("scales", scales)], [("y", y)], {1, 2})
     for nm in ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil"):
-        sizes = np.array([1, 1, 9, 5], dtype=np.int64)
+        sizes = np.array([1, 2, 9, 5], dtype=np.int64)
         node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="nearest", nearest_mode=nm)
         y = ort_run(node, x, opset=13, extra=[("sizes", sizes)])
         add(f"ort.resize13_nearest_{nm}", node, 13, [("x", x), ("", None), ("", None), ("sizes", sizes)],

@@ -1,0 +1,622 @@
+/*
+ * ai.semseg::DenseCRF, version 1: the fully connected CRF of Krähenbühl &
+ * Koltun (2011) as DeepLab v1/v2 append it to a network, with mean-field
+ * inference filtered on permutohedral lattices (lattice.c).
+ *
+ *   inputs   logits [N,C,H,W] float; image [N,3,H,W] RGB, uint8 or float 0..255
+ *   output   [N,C,H,W] float: probabilities, or log-probabilities
+ *   attrs    iterations (10), pos_w (3), pos_xy_std (1), bi_w (4),
+ *            bi_xy_std (67), bi_rgb_std (3): DeepLab-v2 ResNet-101 on VOC 2012;
+ *            normalization "after" (D⁻¹K, DeepLab's layer) | "symmetric"
+ *            (D^-½KD^-½, pydensecrf); output "prob" | "logprob".
+ *
+ * Mean field with U = -logits:
+ *     Q = softmax(logits)
+ *     repeat: Q = softmax(logits + pos_w·Kpos~·Q + bi_w·Kbi~·Q)
+ * The Potts term μ(l, l') = [l ≠ l'] costs w·Σ_{l'≠l}(K~Q)_l' for label l,
+ * which is -w·(K~Q)_l plus something the same for every label of the pixel,
+ * and softmax ignores that: so a same-label neighbour raises a label's
+ * probability. The kernels include the self term (K_ii = 1) as every lattice
+ * implementation does, since the lattice cannot leave it out.
+ *
+ * Layout: labels are the fast axis inside (a row of `stride` floats per pixel
+ * or lattice vertex, C rounded up to CRF_LANES, padding lanes held at zero in
+ * Q), so every lattice pass moves all labels of a vertex together. The kernel
+ * weight and normalisation are folded into the lattice's splat/slice weights
+ * once per image, so an iteration is: splat, blur, slice + softmax.
+ *
+ * Threads: densecrf_run_threads shares every pass between T threads (vertices
+ * for splat/blur, pixels for slice/softmax) separated by barriers; every
+ * output row is computed by one thread in a fixed order, so the result is the
+ * same bit for bit whatever T is.
+ */
+#include "densecrf.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lattice.h"
+#include "ref.h"
+
+#define CRF_LANES 8          /* label rows are padded to a multiple of this */
+#define CRF_BLOCK 64         /* pixels sliced and soft-maxed together */
+#define CRF_PAD_ENERGY (-1e30f) /* energy of padding lanes: exp gives 0 */
+#define CRF_MAX_THREADS 64
+#ifndef CRF_TILE
+#define CRF_TILE 32          /* pixels are visited in tiles of this many rows and columns */
+#endif
+
+void crf_params_default(crf_params *p)
+{
+    p->iterations = 10;
+    p->pos_w = 3.0f;
+    p->pos_xy_std = 1.0f;
+    p->bi_w = 4.0f;
+    p->bi_xy_std = 67.0f;
+    p->bi_rgb_std = 3.0f;
+    p->normalization = CRF_NORM_AFTER;
+    p->logprob = 0;
+}
+
+semseg_status crf_params_check(const crf_params *p, const char *node, char *err)
+{
+    if (p->iterations < 0)
+        return ref_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT,
+                        "DenseCRF node '%s': iterations = %d, must be >= 0", node, p->iterations);
+    const float ws[2] = {p->pos_w, p->bi_w};
+    const char *wn[2] = {"pos_w", "bi_w"};
+    for (int i = 0; i < 2; i++)
+        if (!isfinite(ws[i]))
+            return ref_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT,
+                            "DenseCRF node '%s': %s is not finite", node, wn[i]);
+    const float sd[3] = {p->pos_xy_std, p->bi_xy_std, p->bi_rgb_std};
+    const char *sn[3] = {"pos_xy_std", "bi_xy_std", "bi_rgb_std"};
+    for (int i = 0; i < 3; i++)
+        if (!(sd[i] > 0.0f) || !isfinite(sd[i]))
+            return ref_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT,
+                            "DenseCRF node '%s': %s = %g, must be a positive number",
+                            node, sn[i], (double)sd[i]);
+    if (p->normalization != CRF_NORM_AFTER && p->normalization != CRF_NORM_SYMMETRIC)
+        return ref_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT,
+                        "DenseCRF node '%s': unknown normalization %d", node, p->normalization);
+    return SEMSEG_STATUS_OK;
+}
+
+/* ---- softmax ---- */
+
+/*
+ * e^x for the x <= 0 that softmax produces, in plain arithmetic so that a
+ * loop of them vectorises: x = n·ln2 + r with |r| <= ln2/2, e^r by its Taylor
+ * series to r^6 (relative error < 2e-7), 2^n built in the exponent bits.
+ * Below -87 (where expf goes subnormal) it returns 0. The clamp is done with
+ * integer masks on the bits: a float comparison in a ternary would stop GCC
+ * from vectorising (it may trap, so it is not if-converted).
+ */
+static inline float crf_exp(float x)
+{
+    union { float f; int32_t i; } u = {.f = x}, s;
+    const int32_t keep = -(int32_t)((u.i & 0x7fffffff) <= 0x42ae0000); /* all ones while |x| <= 87 */
+    u.i = (u.i & keep) | ((int32_t)0xc2ae0000 & ~keep);                /* else x = -87 */
+    const float xc = u.f;
+    /* round to nearest by the 1.5·2^23 trick */
+    const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = xc - n * 0.693145751953125f;
+    r = r - n * 1.42860682030941723e-6f;
+    float e = 1.0f / 720.0f;
+    e = e * r + 1.0f / 120.0f;
+    e = e * r + 1.0f / 24.0f;
+    e = e * r + 1.0f / 6.0f;
+    e = e * r + 0.5f;
+    e = e * r + 1.0f;
+    e = e * r + 1.0f;
+    s.i = (((int32_t)n + 127) * (1 << 23)) & keep;
+    return e * s.f;
+}
+
+/*
+ * q = softmax(e) over one row of `stride` lanes (padding lanes carry
+ * CRF_PAD_ENERGY and come out 0), or log-softmax over the first c lanes when
+ * logq. The sum runs in CRF_LANES partial sums, so it vectorises in a fixed
+ * order without -ffast-math.
+ */
+static void crf_softmax_row(const float *restrict e, float *restrict q, int stride, int c, int logq)
+{
+    float sm[CRF_LANES];
+    float m = e[0];
+    for (int i = 1; i < c; i++) m = e[i] > m ? e[i] : m;
+    for (int i = 0; i < stride; i++) q[i] = crf_exp(e[i] - m);
+    for (int j = 0; j < CRF_LANES; j++) sm[j] = q[j];
+    for (int i = CRF_LANES; i < stride; i += CRF_LANES)
+        for (int j = 0; j < CRF_LANES; j++) sm[j] += q[i + j];
+    float s = 0.0f;
+    for (int j = 0; j < CRF_LANES; j++) s += sm[j];
+    if (logq) {
+        const float ls = m + logf(s);
+        for (int i = 0; i < c; i++) q[i] = e[i] - ls;
+        for (int i = c; i < stride; i++) q[i] = 0.0f;
+        return;
+    }
+    const float inv = 1.0f / s;
+    for (int i = 0; i < stride; i++) q[i] *= inv;
+}
+
+/* ---- one image, shared by threads ---- */
+
+typedef struct crf_kernel {
+    float w;
+    int feat_dims;          /* 2 (position) or 5 (position + colour) */
+    float xy_std, rgb_std;
+    lattice L;
+    float *buf[2];          /* vertex rows, m + 1 each (row m stays zero) */
+    semseg_status st;
+    char err[SEMSEG_ERRMSG_SIZE];
+} crf_kernel;
+
+typedef struct crf_job {
+    const crf_params *p;
+    const char *node;
+    int32_t n;              /* pixels */
+    int64_t H, W;
+    int c, stride;
+    const void *image;
+    int image_dtype;
+    int32_t *order;         /* [n] raster index of the i-th pixel visited */
+    float *unary;           /* [n][stride] logits, padding lanes CRF_PAD_ENERGY */
+    float *q;               /* [n][stride] */
+    float *eblock;          /* [threads][CRF_BLOCK][stride] */
+    crf_kernel k[2];
+    int nk;
+    int threads;
+    pthread_barrier_t bar;
+    pthread_mutex_t gate;
+    pthread_cond_t gate_cv;
+    int go;
+} crf_job;
+
+typedef struct crf_worker_arg {
+    crf_job *job;
+    int tid;
+} crf_worker_arg;
+
+static void crf_sync(crf_job *J)
+{
+    if (J->threads > 1) pthread_barrier_wait(&J->bar);
+}
+
+static int32_t crf_part(int32_t total, int tid, int threads)
+{
+    return (int32_t)((int64_t)total * tid / threads);
+}
+
+static float crf_pixel(const crf_job *J, int ch, int32_t p)
+{
+    if (J->image_dtype == SEMSEG_DTYPE_UINT8)
+        return ((const uint8_t *)J->image)[(size_t)ch * J->n + p];
+    return ((const float *)J->image)[(size_t)ch * J->n + p];
+}
+
+/*
+ * Builds kernel k's lattice, folds weight and normalisation into it and
+ * allocates its vertex buffers. The normaliser is D = K·1 filtered on the
+ * same lattice, so the approximation's own scale cancels exactly.
+ */
+static void crf_kernel_prepare(crf_job *J, crf_kernel *k)
+{
+    const int d = k->feat_dims;
+    const int32_t n = J->n;
+    double *f = malloc((size_t)n * d * sizeof *f);
+    float *ones = malloc((size_t)n * sizeof *ones), *norm = malloc((size_t)n * sizeof *norm);
+    float *in_s = malloc((size_t)n * sizeof *in_s), *out_s = malloc((size_t)n * sizeof *out_s);
+    if (!f || !ones || !norm || !in_s || !out_s) {
+        k->st = ref_fail(k->err, SEMSEG_STATUS_NO_MEMORY, "DenseCRF node '%s': out of memory for %ld pixels",
+                         J->node, (long)n);
+        goto done;
+    }
+    for (int32_t p = 0; p < n; p++) {
+        double *fp = f + (size_t)p * d;
+        const int32_t r = J->order[p];
+        fp[0] = (double)(r % J->W) / k->xy_std;
+        fp[1] = (double)(r / J->W) / k->xy_std;
+        for (int ch = 0; d == 5 && ch < 3; ch++) fp[2 + ch] = crf_pixel(J, ch, r) / (double)k->rgb_std;
+        ones[p] = 1.0f;
+    }
+    k->st = lattice_build(&k->L, f, n, d, k->err);
+    if (k->st != SEMSEG_STATUS_OK) goto done;
+    k->st = lattice_filter(&k->L, ones, 1, norm);
+    if (k->st != SEMSEG_STATUS_OK) {
+        ref_fail(k->err, k->st, "DenseCRF node '%s': out of memory for the lattice", J->node);
+        goto done;
+    }
+    for (int32_t p = 0; p < n; p++) {
+        /* D_ii > 0 (the self term), but keep a floor against round-off. */
+        const float dn = norm[p] > 1e-20f ? norm[p] : 1e-20f;
+        if (J->p->normalization == CRF_NORM_SYMMETRIC) {
+            in_s[p] = 1.0f / sqrtf(dn);
+            out_s[p] = k->w * in_s[p];
+        } else {
+            out_s[p] = k->w / dn;
+        }
+    }
+    lattice_scale(&k->L, J->p->normalization == CRF_NORM_SYMMETRIC ? in_s : NULL, out_s);
+    for (int b = 0; b < 2; b++) {
+        size_t rows = (size_t)k->L.m + 1;
+        k->buf[b] = malloc(rows * J->stride * sizeof(float));
+        if (!k->buf[b]) {
+            k->st = ref_fail(k->err, SEMSEG_STATUS_NO_MEMORY,
+                             "DenseCRF node '%s': out of memory for %ld lattice vertices",
+                             J->node, (long)k->L.m);
+            goto done;
+        }
+        memset(k->buf[b] + (size_t)k->L.m * J->stride, 0, J->stride * sizeof(float));
+    }
+done:
+    free(f);
+    free(ones);
+    free(norm);
+    free(in_s);
+    free(out_s);
+}
+
+/* Slice every kernel into a block of energies and soft-max it into Q. */
+static void crf_update_pixels(crf_job *J, int tid, int32_t p0, int32_t p1, int logq)
+{
+    const int stride = J->stride;
+    float *E = J->eblock + (size_t)tid * CRF_BLOCK * stride;
+    for (int32_t b0 = p0; b0 < p1; b0 += CRF_BLOCK) {
+        const int32_t b1 = b0 + CRF_BLOCK < p1 ? b0 + CRF_BLOCK : p1;
+        memcpy(E, J->unary + (size_t)b0 * stride, (size_t)(b1 - b0) * stride * sizeof *E);
+        for (int i = 0; i < J->nk; i++) {
+            const crf_kernel *k = &J->k[i];
+            /* d+1 blur passes ping-pong from buf[0]: the result is in buf[(d+1) % 2]. */
+            lattice_slice_add(&k->L, k->buf[(k->feat_dims + 1) % 2], stride, E, b0, b1);
+        }
+        for (int32_t p = b0; p < b1; p++)
+            crf_softmax_row(E + (size_t)(p - b0) * stride, J->q + (size_t)p * stride,
+                            stride, J->c, logq);
+    }
+}
+
+static void crf_worker(crf_job *J, int tid)
+{
+    const int T = J->threads;
+    if (tid >= T) return;
+    for (int i = tid; i < J->nk; i += T) crf_kernel_prepare(J, &J->k[i]);
+    crf_sync(J);
+    for (int i = 0; i < J->nk; i++)
+        if (J->k[i].st != SEMSEG_STATUS_OK) return;
+
+    const int32_t p0 = crf_part(J->n, tid, T), p1 = crf_part(J->n, tid + 1, T);
+    int max_axes = 0;
+    for (int i = 0; i < J->nk; i++)
+        if (J->k[i].feat_dims + 1 > max_axes) max_axes = J->k[i].feat_dims + 1;
+
+    for (int it = 0; it < J->p->iterations; it++) {
+        for (int i = 0; i < J->nk; i++) {
+            crf_kernel *k = &J->k[i];
+            lattice_splat(&k->L, J->q, J->stride, k->buf[0],
+                          crf_part(k->L.m, tid, T), crf_part(k->L.m, tid + 1, T));
+        }
+        crf_sync(J);
+        for (int axis = 0; axis < max_axes; axis++) {
+            for (int i = 0; i < J->nk; i++) {
+                crf_kernel *k = &J->k[i];
+                if (axis > k->feat_dims) continue;
+                lattice_blur(&k->L, axis, k->buf[axis % 2], k->buf[(axis + 1) % 2], J->stride,
+                             crf_part(k->L.m, tid, T), crf_part(k->L.m, tid + 1, T));
+            }
+            crf_sync(J);
+        }
+        crf_update_pixels(J, tid, p0, p1, J->p->logprob && it + 1 == J->p->iterations);
+        crf_sync(J);
+    }
+}
+
+static void *crf_thread(void *arg)
+{
+    crf_worker_arg *a = arg;
+    crf_job *J = a->job;
+    pthread_mutex_lock(&J->gate);
+    while (!J->go) pthread_cond_wait(&J->gate_cv, &J->gate);
+    pthread_mutex_unlock(&J->gate);
+    crf_worker(J, a->tid);
+    return NULL;
+}
+
+/* Runs crf_worker on up to `threads` threads (fewer if some cannot start). */
+static semseg_status crf_run_team(crf_job *J, int threads, char *err)
+{
+    pthread_t tids[CRF_MAX_THREADS];
+    crf_worker_arg args[CRF_MAX_THREADS];
+    int started = 0;
+    if (threads > CRF_MAX_THREADS) threads = CRF_MAX_THREADS;
+    if (threads <= 1) {
+        J->threads = 1;
+        crf_worker(J, 0);
+        return SEMSEG_STATUS_OK;
+    }
+    if (pthread_mutex_init(&J->gate, NULL)) return ref_fail(err, SEMSEG_STATUS_INTERNAL, "DenseCRF: mutex init failed");
+    if (pthread_cond_init(&J->gate_cv, NULL)) {
+        pthread_mutex_destroy(&J->gate);
+        return ref_fail(err, SEMSEG_STATUS_INTERNAL, "DenseCRF: condition init failed");
+    }
+    /* Workers wait at the gate until the team size (and so the barrier) is known. */
+    J->go = 0;
+    pthread_mutex_lock(&J->gate);
+    for (int t = 1; t < threads; t++) {
+        args[t].job = J;
+        args[t].tid = t;
+        if (pthread_create(&tids[t], NULL, crf_thread, &args[t])) break;
+        started++;
+    }
+    J->threads = started + 1;
+    int barrier = J->threads > 1 && pthread_barrier_init(&J->bar, NULL, (unsigned)J->threads) == 0;
+    if (!barrier) J->threads = 1; /* workers that did start see tid >= threads and do nothing */
+    J->go = 1;
+    pthread_cond_broadcast(&J->gate_cv);
+    pthread_mutex_unlock(&J->gate);
+    crf_worker(J, 0);
+    for (int t = 1; t <= started; t++) pthread_join(tids[t], NULL);
+    if (barrier) pthread_barrier_destroy(&J->bar);
+    pthread_cond_destroy(&J->gate_cv);
+    pthread_mutex_destroy(&J->gate);
+    return SEMSEG_STATUS_OK;
+}
+
+semseg_status densecrf_run_threads(const crf_params *p, int64_t C, int64_t H, int64_t W,
+                                   const float *logits, const void *image, int image_dtype,
+                                   float *out, int threads, const char *node, char *err)
+{
+    crf_job J;
+    semseg_status st = crf_params_check(p, node, err);
+    if (st != SEMSEG_STATUS_OK) return st;
+    if (C < 1 || H < 1 || W < 1 || H * W >= INT32_MAX / 8 || C > INT32_MAX / 8)
+        return ref_fail(err, SEMSEG_STATUS_UNSUPPORTED,
+                        "DenseCRF node '%s': %ld labels of %ldx%ld pixels not supported",
+                        node, (long)C, (long)H, (long)W);
+    if (image_dtype != SEMSEG_DTYPE_UINT8 && image_dtype != SEMSEG_DTYPE_FLOAT)
+        return ref_fail(err, SEMSEG_STATUS_UNSUPPORTED,
+                        "DenseCRF node '%s': image dtype %d, expected uint8 or float", node, image_dtype);
+
+    memset(&J, 0, sizeof J);
+    J.p = p;
+    J.node = node;
+    J.n = (int32_t)(H * W);
+    J.H = H;
+    J.W = W;
+    J.c = (int)C;
+    J.stride = (int)((C + CRF_LANES - 1) / CRF_LANES * CRF_LANES);
+    J.image = image;
+    J.image_dtype = image_dtype;
+    if (threads < 1) threads = 1;
+    if (threads > CRF_MAX_THREADS) threads = CRF_MAX_THREADS;
+
+    const size_t rows = (size_t)J.n * J.stride;
+    J.unary = malloc(rows * sizeof *J.unary);
+    J.q = malloc(rows * sizeof *J.q);
+    J.eblock = malloc((size_t)threads * CRF_BLOCK * J.stride * sizeof *J.eblock);
+    J.order = malloc((size_t)J.n * sizeof *J.order);
+    if (!J.unary || !J.q || !J.eblock || !J.order) {
+        st = ref_fail(err, SEMSEG_STATUS_NO_MEMORY, "DenseCRF node '%s': out of memory for %ldx%ldx%ld",
+                      node, (long)C, (long)H, (long)W);
+        goto done;
+    }
+    /* Visiting pixels tile by tile numbers lattice vertices so that
+     * neighbours in the lattice are mostly near in memory too. */
+    int32_t at = 0;
+    for (int64_t ty = 0; ty < H; ty += CRF_TILE)
+        for (int64_t tx = 0; tx < W; tx += CRF_TILE)
+            for (int64_t y = ty; y < H && y < ty + CRF_TILE; y++)
+                for (int64_t x = tx; x < W && x < tx + CRF_TILE; x++) J.order[at++] = (int32_t)(y * W + x);
+    for (int32_t i = 0; i < J.n; i++) {
+        float *u = J.unary + (size_t)i * J.stride;
+        const int32_t r = J.order[i];
+        for (int c = 0; c < J.c; c++) {
+            u[c] = logits[(size_t)c * J.n + r];
+            if (!isfinite(u[c])) {
+                st = ref_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT,
+                              "DenseCRF node '%s': logits[%d][%ld][%ld] is not finite",
+                              node, c, (long)(r / W), (long)(r % W));
+                goto done;
+            }
+        }
+        for (int c = J.c; c < J.stride; c++) u[c] = CRF_PAD_ENERGY;
+    }
+
+    /* Kernels with zero weight contribute nothing: leave them out entirely,
+     * so that zero weights give softmax(logits) exactly. */
+    if (p->pos_w != 0.0f)
+        J.k[J.nk++] = (crf_kernel){.w = p->pos_w, .feat_dims = 2, .xy_std = p->pos_xy_std, .rgb_std = 1.0f};
+    if (p->bi_w != 0.0f)
+        J.k[J.nk++] = (crf_kernel){.w = p->bi_w, .feat_dims = 5, .xy_std = p->bi_xy_std, .rgb_std = p->bi_rgb_std};
+
+    const int steps = J.nk > 0 ? p->iterations : 0;
+    for (int32_t i = 0; i < J.n; i++)
+        crf_softmax_row(J.unary + (size_t)i * J.stride, J.q + (size_t)i * J.stride, J.stride, J.c,
+                        p->logprob && steps == 0);
+    if (steps > 0) {
+        st = crf_run_team(&J, threads, err);
+        if (st != SEMSEG_STATUS_OK) goto done;
+        for (int i = 0; i < J.nk; i++)
+            if (J.k[i].st != SEMSEG_STATUS_OK) {
+                st = J.k[i].st;
+                memcpy(err, J.k[i].err, SEMSEG_ERRMSG_SIZE);
+                goto done;
+            }
+    }
+    for (int c = 0; c < J.c; c++)
+        for (int32_t i = 0; i < J.n; i++) out[(size_t)c * J.n + J.order[i]] = J.q[(size_t)i * J.stride + c];
+
+done:
+    for (int i = 0; i < J.nk; i++) {
+        lattice_free(&J.k[i].L);
+        free(J.k[i].buf[0]);
+        free(J.k[i].buf[1]);
+    }
+    free(J.unary);
+    free(J.q);
+    free(J.eblock);
+    free(J.order);
+    return st;
+}
+
+/* ---- the ref op ---- */
+
+typedef struct densecrf_state {
+    crf_params p;
+    int threads;            /* 1 until the plugin passes the session's count */
+    char node[128];
+} densecrf_state;
+
+/* Float attributes may arrive as INT when a helper was given a whole number. */
+static semseg_status densecrf_attr_float(const semseg_node_info *n, const char *name, float *v, char *err)
+{
+    const semseg_attr *a = semseg_attr_find(n, name);
+    if (!a) return SEMSEG_STATUS_OK;
+    if (a->type == SEMSEG_ATTR_FLOAT) *v = a->f;
+    else if (a->type == SEMSEG_ATTR_INT) *v = (float)a->i;
+    else
+        return ref_fail(err, SEMSEG_STATUS_MODEL, "DenseCRF node '%s': attribute %s must be a number",
+                        n->name, name);
+    return SEMSEG_STATUS_OK;
+}
+
+static semseg_status densecrf_attr_choice(const semseg_node_info *n, const char *name,
+                                          const char *const *options, int *v, char *err)
+{
+    const semseg_attr *a = semseg_attr_find(n, name);
+    if (!a) return SEMSEG_STATUS_OK;
+    if (a->type == SEMSEG_ATTR_STRING)
+        for (int i = 0; options[i]; i++)
+            if (strcmp(a->s, options[i]) == 0) {
+                *v = i;
+                return SEMSEG_STATUS_OK;
+            }
+    return ref_fail(err, SEMSEG_STATUS_MODEL, "DenseCRF node '%s': attribute %s must be \"%s\" or \"%s\"",
+                    n->name, name, options[0], options[1]);
+}
+
+static semseg_status densecrf_read_attrs(const semseg_node_info *n, crf_params *p, char *err)
+{
+    static const char *const norms[] = {"after", "symmetric", NULL};
+    static const char *const outs[] = {"prob", "logprob", NULL};
+    semseg_status st;
+    crf_params_default(p);
+    const semseg_attr *it = semseg_attr_find(n, "iterations");
+    if (it) {
+        if (it->type != SEMSEG_ATTR_INT || it->i < 0 || it->i > 100000)
+            return ref_fail(err, SEMSEG_STATUS_MODEL,
+                            "DenseCRF node '%s': attribute iterations must be an int in 0..100000", n->name);
+        p->iterations = (int)it->i;
+    }
+    if ((st = densecrf_attr_float(n, "pos_w", &p->pos_w, err)) ||
+        (st = densecrf_attr_float(n, "pos_xy_std", &p->pos_xy_std, err)) ||
+        (st = densecrf_attr_float(n, "bi_w", &p->bi_w, err)) ||
+        (st = densecrf_attr_float(n, "bi_xy_std", &p->bi_xy_std, err)) ||
+        (st = densecrf_attr_float(n, "bi_rgb_std", &p->bi_rgb_std, err)) ||
+        (st = densecrf_attr_choice(n, "normalization", norms, &p->normalization, err)) ||
+        (st = densecrf_attr_choice(n, "output", outs, &p->logprob, err)))
+        return st;
+    st = crf_params_check(p, n->name, err);
+    return st == SEMSEG_STATUS_OK ? st : SEMSEG_STATUS_MODEL;
+}
+
+static void densecrf_dims(const semseg_value_info *v, char *buf, size_t size)
+{
+    int k = snprintf(buf, size, "[");
+    for (int i = 0; i < v->rank && k > 0 && (size_t)k < size; i++)
+        k += snprintf(buf + k, size - k, "%s%ld", i ? "," : "", (long)v->dims[i]);
+    if (k > 0 && (size_t)k < size) snprintf(buf + k, size - k, "]");
+}
+
+static semseg_status densecrf_check_io(const semseg_node_info *n, char *err)
+{
+    char got[96];
+    if (n->n_inputs != 2 || n->n_outputs != 1)
+        return ref_fail(err, SEMSEG_STATUS_MODEL,
+                        "DenseCRF node '%s': expects 2 inputs (logits, image) and 1 output, got %d and %d",
+                        n->name, n->n_inputs, n->n_outputs);
+    const semseg_value_info *lg = &n->inputs[0], *im = &n->inputs[1], *o = &n->outputs[0];
+    if (lg->dtype != SEMSEG_DTYPE_FLOAT || lg->rank != 4) {
+        densecrf_dims(lg, got, sizeof got);
+        return ref_fail(err, SEMSEG_STATUS_MODEL,
+                        "DenseCRF node '%s': input 0 (logits) must be float [N,C,H,W], got dtype %d dims %s",
+                        n->name, lg->dtype, got);
+    }
+    const int64_t *d = lg->dims;
+    if (d[0] < 1 || d[1] < 1 || d[2] < 1 || d[3] < 1 || d[2] * d[3] >= INT32_MAX / 8 || d[1] > INT32_MAX / 8) {
+        densecrf_dims(lg, got, sizeof got);
+        return ref_fail(err, SEMSEG_STATUS_UNSUPPORTED,
+                        "DenseCRF node '%s': input 0 (logits) dims %s not supported", n->name, got);
+    }
+    if ((im->dtype != SEMSEG_DTYPE_UINT8 && im->dtype != SEMSEG_DTYPE_FLOAT) || im->rank != 4 ||
+        im->dims[0] != d[0] || im->dims[1] != 3 || im->dims[2] != d[2] || im->dims[3] != d[3]) {
+        densecrf_dims(im, got, sizeof got);
+        return ref_fail(err, SEMSEG_STATUS_MODEL,
+                        "DenseCRF node '%s': input 1 (image) must be uint8 or float [%ld,3,%ld,%ld], "
+                        "got dtype %d dims %s",
+                        n->name, (long)d[0], (long)d[2], (long)d[3], im->dtype, got);
+    }
+    if (o->dtype != SEMSEG_DTYPE_FLOAT || o->rank != 4 || memcmp(o->dims, d, 4 * sizeof *d) != 0) {
+        densecrf_dims(o, got, sizeof got);
+        return ref_fail(err, SEMSEG_STATUS_MODEL,
+                        "DenseCRF node '%s': output must be float with the logits' dims, got dtype %d dims %s",
+                        n->name, o->dtype, got);
+    }
+    return SEMSEG_STATUS_OK;
+}
+
+static int densecrf_supports(const semseg_node_info *n)
+{
+    char err[SEMSEG_ERRMSG_SIZE];
+    crf_params p;
+    return densecrf_check_io(n, err) == SEMSEG_STATUS_OK && densecrf_read_attrs(n, &p, err) == SEMSEG_STATUS_OK;
+}
+
+static semseg_status densecrf_create(const semseg_node_info *n, void **state, char *err)
+{
+    semseg_status st = densecrf_check_io(n, err);
+    if (st != SEMSEG_STATUS_OK) return st;
+    densecrf_state *s = calloc(1, sizeof *s);
+    if (!s) return ref_fail(err, SEMSEG_STATUS_NO_MEMORY, "DenseCRF node '%s': out of memory", n->name);
+    st = densecrf_read_attrs(n, &s->p, err);
+    if (st != SEMSEG_STATUS_OK) {
+        free(s);
+        return st;
+    }
+    s->threads = 1;
+    snprintf(s->node, sizeof s->node, "%s", n->name ? n->name : "");
+    *state = s;
+    return SEMSEG_STATUS_OK;
+}
+
+static semseg_status densecrf_run(void *state, const semseg_tensor *in, int32_t n_in,
+                                  const semseg_tensor *out, int32_t n_out, char *err)
+{
+    const densecrf_state *s = state;
+    if (n_in != 2 || n_out != 1 || in[0].rank != 4 || in[1].rank != 4 || out[0].rank != 4)
+        return ref_fail(err, SEMSEG_STATUS_INTERNAL, "DenseCRF node '%s': called with wrong tensors", s->node);
+    const int64_t *d = in[0].dims;
+    const int64_t N = d[0], C = d[1], H = d[2], W = d[3];
+    const size_t isz = semseg_dtype_size(in[1].dtype);
+    const float *logits = semseg_tensor_data(&in[0]);
+    const char *image = semseg_tensor_data(&in[1]);
+    float *y = semseg_tensor_data(&out[0]);
+    for (int64_t b = 0; b < N; b++) {
+        semseg_status st = densecrf_run_threads(&s->p, C, H, W, logits + (size_t)(b * C * H * W),
+                                                image + (size_t)(b * 3 * H * W) * isz, in[1].dtype,
+                                                y + (size_t)(b * C * H * W), s->threads, s->node, err);
+        if (st != SEMSEG_STATUS_OK) return st;
+    }
+    return SEMSEG_STATUS_OK;
+}
+
+const ref_op ref_op_densecrf = {
+    /* .domain   = */ "ai.semseg",
+    /* .op       = */ "DenseCRF",
+    /* .supports = */ densecrf_supports,
+    /* .create   = */ densecrf_create,
+    /* .run      = */ densecrf_run,
+    /* .destroy  = */ NULL,
+};
