@@ -98,6 +98,12 @@ void semseg_options_set_profile(semseg_options *o, int on)
     o->profile = on != 0;
 }
 
+void semseg_options_set_limits(semseg_options *o, int64_t max_tensor_elements, size_t max_model_bytes)
+{
+    o->max_tensor_elements = max_tensor_elements > 0 ? max_tensor_elements : 0;
+    o->max_model_bytes = max_model_bytes;
+}
+
 host_config sess_host_config(const semseg_options *o)
 {
     host_config c = { o->backends, o->threads, o->files, o->n_files };

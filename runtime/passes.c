@@ -116,6 +116,18 @@ out:
     return st;
 }
 
+/* "1x3x224x224" for messages. */
+static void format_dims(char *buf, size_t size, const ir_value *v)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int32_t r = 0; r < v->rank && used < size; r++) {
+        int w = snprintf(buf + used, size - used, "%s%lld", r ? "x" : "", (long long)v->dims[r]);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+}
+
 semseg_status passes_check_ops(const ir_graph *g, char *err)
 {
     for (int32_t i = 0; i < g->n_nodes; i++) {
@@ -129,7 +141,7 @@ semseg_status passes_check_ops(const ir_graph *g, char *err)
     return SEMSEG_STATUS_OK;
 }
 
-static semseg_status infer_node(ir_graph *g, ir_node *n, host_plugin *ref, char *err)
+static semseg_status infer_node(ir_graph *g, ir_node *n, host_plugin *ref, int64_t max_elements, char *err)
 {
     const char *dom = n->domain[0] ? n->domain : "ai.onnx";
     const opdef *d = opdef_find(n->domain, n->op);
@@ -192,6 +204,15 @@ static semseg_status infer_node(ir_graph *g, ir_node *n, host_plugin *ref, char 
             st = SEMSEG_STATUS_MODEL;
             goto done;
         }
+        if (numel > max_elements) {
+            char dims[160];
+            format_dims(dims, sizeof dims, v);
+            snprintf(err, SEMSEG_ERRMSG_SIZE, "node '%s' (%s): output %d '%s' [%s] has %lld elements, more "
+                     "than the limit of %lld per tensor", n->name, n->op, i, v->name, dims,
+                     (long long)numel, (long long)max_elements);
+            st = SEMSEG_STATUS_MODEL;
+            goto done;
+        }
     }
     if (all_const || (d->flags & OPDEF_DIMS_ONLY)) {
         /* outputs now have dims: rebuild the view so the kernel sees them */
@@ -209,12 +230,25 @@ done:
     return st;
 }
 
-semseg_status passes_infer_fold(ir_graph *g, host_plugin *ref, char *err)
+semseg_status passes_infer_fold(ir_graph *g, host_plugin *ref, int64_t max_elements, char *err)
 {
+    if (max_elements <= 0) max_elements = SEMSEG_DEFAULT_MAX_TENSOR_ELEMENTS;
+    for (int32_t k = 0; k < g->n_inputs; k++) {
+        const ir_value *v = &g->values[g->inputs[k]];
+        int64_t numel = ir_value_numel(v);
+        size_t es = semseg_dtype_size(v->dtype);
+        if (v->rank >= 0 && (numel < 0 || numel > max_elements || (es && (uint64_t)numel > SIZE_MAX / 4 / es))) {
+            char dims[160];
+            format_dims(dims, sizeof dims, v);
+            snprintf(err, SEMSEG_ERRMSG_SIZE, "graph input '%s' [%s] has more than the limit of %lld elements "
+                     "per tensor", v->name, dims, (long long)max_elements);
+            return SEMSEG_STATUS_MODEL;
+        }
+    }
     for (int32_t i = 0; i < g->n_nodes; i++) {
         ir_node *n = &g->nodes[i];
         if (n->dead) continue;
-        semseg_status st = infer_node(g, n, ref, err);
+        semseg_status st = infer_node(g, n, ref, max_elements, err);
         if (st != SEMSEG_STATUS_OK) return st;
     }
     for (int32_t k = 0; k < g->n_outputs; k++) {

@@ -19,7 +19,10 @@
 /* Load-time check that the runtime knows every op (before any dims are known). */
 semseg_status passes_check_ops(const ir_graph *g, char *err);
 void passes_remove_identity(ir_graph *g);
-semseg_status passes_infer_fold(ir_graph *g, host_plugin *ref, char *err);
+/* max_elements caps every graph input and every inferred tensor (0: the
+ * default SEMSEG_DEFAULT_MAX_TENSOR_ELEMENTS), so a hostile file cannot make
+ * folding or planning allocate more than the user allowed. */
+semseg_status passes_infer_fold(ir_graph *g, host_plugin *ref, int64_t max_elements, char *err);
 semseg_status passes_fold_batchnorm(ir_graph *g, char *err);
 void passes_mark_fusion(ir_graph *g);
 

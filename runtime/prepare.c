@@ -80,6 +80,10 @@ static semseg_status resolve(semseg_session *s, ir_graph *g, char *err)
         ir_node *n = &g->nodes[i];
         if (n->dead) continue;
         int proposal = n->fuse_add_node >= 0 || n->fuse_act_node >= 0;
+        /* two Convs feeding one Add both propose it: the first to fuse wins */
+        if ((n->fuse_add_node >= 0 && g->nodes[n->fuse_add_node].dead) ||
+            (n->fuse_act_node >= 0 && g->nodes[n->fuse_act_node].dead))
+            proposal = 0;
         nodeview plain, fused;
         if (nodeview_init(&plain, g, n, -1)) goto oom;
         semseg_epilogue ep = n->epilogue;
@@ -477,7 +481,7 @@ semseg_status sess_prepare(semseg_session *s, semseg_error *err)
     }
     semseg_status st;
     passes_remove_identity(g);
-    st = passes_infer_fold(g, &s->host.all[s->host.ref], msg);
+    st = passes_infer_fold(g, &s->host.all[s->host.ref], s->opts.max_tensor_elements, msg);
     if (st == SEMSEG_STATUS_OK && s->opts.optimize) st = passes_fold_batchnorm(g, msg);
     if (st == SEMSEG_STATUS_OK) st = ir_toposort(g, msg, sizeof msg);
     if (st == SEMSEG_STATUS_OK && s->opts.optimize) passes_mark_fusion(g);

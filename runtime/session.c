@@ -84,6 +84,16 @@ oom:
     return sess_fail(err, SEMSEG_STATUS_NO_MEMORY, "out of memory");
 }
 
+/* The importer's caps from the options (NULL: its defaults). */
+static const onnx_import_limits *import_limits(const semseg_options *opts, onnx_import_limits *lim)
+{
+    if (!opts) return NULL;
+    lim->max_file_bytes = opts->max_model_bytes;
+    lim->max_total_bytes = opts->max_model_bytes;
+    lim->max_tensor_elements = opts->max_tensor_elements;
+    return lim;
+}
+
 semseg_status semseg_session_load_file(const char *path, const semseg_options *opts, semseg_session **out,
                                        semseg_error *err)
 {
@@ -91,7 +101,8 @@ semseg_status semseg_session_load_file(const char *path, const semseg_options *o
     char msg[SEMSEG_ERRMSG_SIZE] = "";
     if (!path || !out) return sess_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT, "no model path given");
     *out = NULL;
-    semseg_status st = onnx_import_file(path, NULL, &g, msg);
+    onnx_import_limits lim;
+    semseg_status st = onnx_import_file(path, import_limits(opts, &lim), &g, msg);
     if (st != SEMSEG_STATUS_OK) return sess_fail(err, st, "%s", msg);
     return finish_load(g, opts, out, err);
 }
@@ -103,7 +114,8 @@ semseg_status semseg_session_load_buffer(const void *data, size_t size, const ch
     char msg[SEMSEG_ERRMSG_SIZE] = "";
     if (!out) return sess_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT, "no output session pointer");
     *out = NULL;
-    semseg_status st = onnx_import_buffer(data, size, base_dir, NULL, &g, msg);
+    onnx_import_limits lim;
+    semseg_status st = onnx_import_buffer(data, size, base_dir, import_limits(opts, &lim), &g, msg);
     if (st != SEMSEG_STATUS_OK) return sess_fail(err, st, "%s", msg);
     return finish_load(g, opts, out, err);
 }
@@ -243,7 +255,8 @@ int sess_input_freezable(const semseg_session *s, int index)
     const ir_value *v = &s->model->values[s->model->inputs[index]];
     const sess_input *in = &s->inputs[index];
     int64_t n = in->dims_set ? semseg_numel(in->rank, in->dims) : ir_value_numel(v);
-    return (v->dtype == SEMSEG_DTYPE_INT64 || v->dtype == SEMSEG_DTYPE_INT32 || v->dtype == SEMSEG_DTYPE_FLOAT) &&
+    return (v->dtype == SEMSEG_DTYPE_INT64 || v->dtype == SEMSEG_DTYPE_INT32 || v->dtype == SEMSEG_DTYPE_FLOAT ||
+            v->dtype == SEMSEG_DTYPE_BOOL) &&
            n >= 0 && n <= SESS_FREEZE_MAX_ELEMENTS;
 }
 

@@ -17,6 +17,8 @@ struct semseg_options {
     int n_files;
     int optimize;
     int profile;
+    int64_t max_tensor_elements; /* semseg_options_set_limits; 0: default */
+    size_t max_model_bytes;      /* 0: the importer's defaults */
 };
 
 enum { STEP_KERNEL = 0, STEP_COPY = 1 };
@@ -59,7 +61,7 @@ typedef struct sess_prepared {
     char *frozen;             /* per graph input: 1 when its value was folded in */
 } sess_prepared;
 
-/* Graph inputs this small are treated as values known at prepare time: shape
+/* Graph inputs this small (int32, int64, float, bool) are treated as values known at prepare time: shape
  * operands fed as inputs (Reshape's shape, Resize's scales, Slice's starts)
  * then fold like constants. A new value re-prepares the session. */
 #define SESS_FREEZE_MAX_ELEMENTS 16

@@ -79,6 +79,24 @@ def residual(out):
     save_case(m, out, [{"x": f32(2, 4, 10, 10) * 3}])
 
 
+def two_convs_one_add(out):
+    """Two Convs feed one Add (LR-ASPP's classifier, ASPP sums): only one of
+    them may absorb the Add when the backend fuses."""
+    w1 = numpy_helper.from_array(f32(6, 3, 3, 3), "w1")
+    w2 = numpy_helper.from_array(f32(6, 3, 1, 1), "w2")
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1], name="conv_a"),
+        helper.make_node("Conv", ["x", "w2"], ["b"], name="conv_b"),
+        helper.make_node("Add", ["a", "b"], ["s"], name="add"),
+        helper.make_node("Relu", ["s"], ["y"], name="relu"),
+    ]
+    g = helper.make_graph(nodes, "two_convs_one_add",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 12, 9])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6, 12, 9])], [w1, w2])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    save_case(m, out, [{"x": f32(1, 3, 12, 9)}])
+
+
 def shape_chain(out):
     c = lambda name, arr: helper.make_node("Constant", [], [name], value=numpy_helper.from_array(arr, name))
     nodes = [
@@ -120,4 +138,5 @@ if __name__ == "__main__":
     conv_relu(os.path.join(out, "conv_relu"))
     residual(os.path.join(out, "residual"))
     shape_chain(os.path.join(out, "shape_chain"))
+    two_convs_one_add(os.path.join(out, "two_convs_one_add"))
     unknown_op(os.path.join(out, "unknown_op.onnx"))
