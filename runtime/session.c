@@ -120,6 +120,96 @@ semseg_status semseg_session_load_buffer(const void *data, size_t size, const ch
     return finish_load(g, opts, out, err);
 }
 
+static int copy_attr(ir_graph *g, semseg_attr *d, const semseg_attr *a)
+{
+    *d = *a;
+    d->name = ir_strdup(g, a->name);
+    if (!d->name) return -1;
+    if (a->type == SEMSEG_ATTR_STRING && !(d->s = ir_strdup(g, a->s))) return -1;
+    if (a->type == SEMSEG_ATTR_INTS || a->type == SEMSEG_ATTR_FLOATS) {
+        if (a->n < 0 || a->n > 1 << 20) return -1;
+        size_t bytes = (size_t)a->n * (a->type == SEMSEG_ATTR_INTS ? sizeof(int64_t) : sizeof(float));
+        void *p = ir_alloc(g, bytes);
+        if (!p) return -1;
+        if (bytes) memcpy(p, a->type == SEMSEG_ATTR_INTS ? (const void *)a->ints : (const void *)a->floats, bytes);
+        if (a->type == SEMSEG_ATTR_INTS) d->ints = p;
+        else d->floats = p;
+    }
+    if (a->type == SEMSEG_ATTR_TENSOR || a->type == SEMSEG_ATTR_STRINGS) return -1; /* not needed by any tool */
+    return 0;
+}
+
+semseg_status semseg_session_new_op(const char *domain, const char *op, int opset, int n_inputs,
+                                    const semseg_tensor_desc *inputs, int n_attrs, const semseg_attr *attrs,
+                                    const semseg_options *opts, semseg_session **out, semseg_error *err)
+{
+    if (!out || !op || n_inputs < 0 || n_inputs > 64 || n_attrs < 0 || (n_inputs && !inputs) || (n_attrs && !attrs))
+        return sess_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT, "semseg_session_new_op: bad arguments");
+    *out = NULL;
+    if (!domain) domain = "";
+    ir_graph *g = ir_new();
+    if (!g) return sess_fail(err, SEMSEG_STATUS_NO_MEMORY, "out of memory");
+    g->ir_version = 8;
+    g->producer_name = ir_strdup(g, "semseg_session_new_op");
+    g->opsets = ir_alloc(g, sizeof *g->opsets * 2);
+    g->inputs = ir_alloc(g, sizeof(int32_t) * (size_t)(n_inputs + 1));
+    g->outputs = ir_alloc(g, sizeof(int32_t));
+    if (!g->producer_name || !g->opsets || !g->inputs || !g->outputs) goto oom;
+    g->opsets[0].domain = ir_strdup(g, "");
+    g->opsets[0].version = domain[0] ? 17 : opset;
+    g->n_opsets = 1;
+    if (domain[0]) {
+        g->opsets[1].domain = ir_strdup(g, domain);
+        g->opsets[1].version = opset;
+        g->n_opsets = 2;
+    }
+    int32_t ni = ir_add_node(g, op, domain, op, n_inputs, 1);
+    if (ni < 0) goto oom;
+    g->nodes[ni].opset = opset;
+    for (int k = 0; k < n_inputs; k++) {
+        const semseg_tensor_desc *d = &inputs[k];
+        if (d->rank < 0 || d->rank > SEMSEG_MAX_RANK || semseg_dtype_size(d->dtype) == 0) {
+            ir_free(g);
+            return sess_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT, "input %d: bad dtype or rank", k);
+        }
+        char name[32];
+        snprintf(name, sizeof name, "input_%d", k);
+        int32_t v = ir_add_value(g, d->name && d->name[0] ? d->name : name);
+        if (v < 0) goto oom;
+        g->values[v].dtype = d->dtype;
+        g->values[v].rank = d->rank;
+        for (int r = 0; r < d->rank; r++) g->values[v].dims[r] = d->dims[r] >= 0 ? d->dims[r] : IR_DIM_UNKNOWN;
+        g->values[v].flags = IR_VALUE_INPUT;
+        g->inputs[g->n_inputs++] = v;
+        g->nodes[ni].inputs[k] = v;
+    }
+    int32_t ov = ir_add_value(g, "output");
+    if (ov < 0) goto oom;
+    g->values[ov].flags = IR_VALUE_OUTPUT;
+    g->outputs[0] = ov;
+    g->n_outputs = 1;
+    g->nodes[ni].outputs[0] = ov;
+    g->nodes[ni].attrs = ir_alloc(g, sizeof(semseg_attr) * (size_t)(n_attrs + 1));
+    if (!g->nodes[ni].attrs) goto oom;
+    for (int i = 0; i < n_attrs; i++) {
+        if (copy_attr(g, &g->nodes[ni].attrs[i], &attrs[i])) {
+            ir_free(g);
+            return sess_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT, "attribute %d ('%s'): unsupported kind or size", i,
+                             attrs[i].name ? attrs[i].name : "");
+        }
+    }
+    g->nodes[ni].n_attrs = n_attrs;
+    char msg[SEMSEG_ERRMSG_SIZE] = "";
+    if (ir_toposort(g, msg, sizeof msg) != SEMSEG_STATUS_OK) {
+        ir_free(g);
+        return sess_fail(err, SEMSEG_STATUS_INTERNAL, "%s", msg);
+    }
+    return finish_load(g, opts, out, err);
+oom:
+    ir_free(g);
+    return sess_fail(err, SEMSEG_STATUS_NO_MEMORY, "out of memory");
+}
+
 void semseg_session_free(semseg_session *s)
 {
     if (!s) return;

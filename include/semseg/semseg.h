@@ -48,6 +48,17 @@ semseg_status semseg_options_add_plugin_file(semseg_options *o, const char *path
 void semseg_options_set_optimize(semseg_options *o, int on);
 /* Records per-node time on each run (semseg_node_desc.last_ms). */
 void semseg_options_set_profile(semseg_options *o, int on);
+/* Caps on what a model file can make the library allocate, so a hostile file
+ * gets an error instead of a huge allocation (docs/fuzzing.md lists them all).
+ * max_tensor_elements bounds every tensor: each weight or constant in the file
+ * and each activation shape inference derives (graph inputs included).
+ * max_model_bytes bounds the model file and, separately, the sum of its
+ * constant data (initializers, Constant nodes, external data). 0 (or a
+ * negative element count) keeps the default. */
+#define SEMSEG_DEFAULT_MAX_TENSOR_ELEMENTS ((int64_t)1 << 31)
+#define SEMSEG_DEFAULT_MAX_MODEL_FILE_BYTES ((size_t)4 << 30)
+#define SEMSEG_DEFAULT_MAX_MODEL_DATA_BYTES ((size_t)8 << 30)
+void semseg_options_set_limits(semseg_options *o, int64_t max_tensor_elements, size_t max_model_bytes);
 
 /* ---- plugins on the search path (`semseg-onnx plugins`) ---- */
 typedef struct semseg_plugin_desc {
@@ -77,6 +88,7 @@ semseg_status semseg_session_load_buffer(const void *data, size_t size, const ch
                                          semseg_error *err);
 void semseg_session_free(semseg_session *s);
 
+
 typedef struct semseg_tensor_desc {
     const char *name;
     int32_t dtype;
@@ -84,6 +96,16 @@ typedef struct semseg_tensor_desc {
     int64_t dims[SEMSEG_MAX_RANK];      /* -1 where unknown/symbolic */
     const char *dim_names[SEMSEG_MAX_RANK]; /* symbolic names from the model, or NULL */
 } semseg_tensor_desc;
+
+/* A session that runs one operator with the given inputs (graph inputs named
+ * as in `inputs`; symbolic dims as -1) and one output named "output": for
+ * tools that apply an op outside a model, such as `run --crf`. Attribute
+ * strings and arrays are copied. */
+semseg_status semseg_session_new_op(const char *domain, const char *op, int opset,
+                                    int n_inputs, const semseg_tensor_desc *inputs,
+                                    int n_attrs, const semseg_attr *attrs,
+                                    const semseg_options *opts, semseg_session **out,
+                                    semseg_error *err);
 
 int semseg_session_input_count(const semseg_session *s);
 int semseg_session_output_count(const semseg_session *s);

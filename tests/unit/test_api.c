@@ -144,6 +144,42 @@ static void test_garbage(void)
     semseg_options_free(o);
 }
 
+/* One-op sessions: LeakyRelu with an attribute, any input size. */
+static void test_new_op(void)
+{
+    semseg_tensor_desc in = { 0 };
+    in.name = "x";
+    in.dtype = SEMSEG_DTYPE_FLOAT;
+    in.rank = 2;
+    in.dims[0] = -1;
+    in.dims[1] = 3;
+    semseg_attr alpha = { 0 };
+    alpha.name = "alpha";
+    alpha.type = SEMSEG_ATTR_FLOAT;
+    alpha.f = 0.5f;
+    semseg_session *s = NULL;
+    semseg_error err = { 0 };
+    CHECK(semseg_session_new_op("", "LeakyRelu", 13, 1, &in, 1, &alpha, NULL, &s, &err) == SEMSEG_STATUS_OK,
+          "new_op: %s", err.message);
+    if (!s) return;
+    float x[6] = { -2, -1, 0, 1, 2, -4 };
+    int64_t dims[2] = { 2, 3 };
+    CHECK(semseg_session_set_input(s, 0, SEMSEG_DTYPE_FLOAT, 2, dims, x, sizeof x, &err) == SEMSEG_STATUS_OK,
+          "new_op input: %s", err.message);
+    CHECK(semseg_session_run(s, &err) == SEMSEG_STATUS_OK, "new_op run: %s", err.message);
+    semseg_tensor_desc d;
+    const float *y;
+    if (semseg_session_output(s, 0, &d, (const void **)&y, &err) == SEMSEG_STATUS_OK) {
+        const float want[6] = { -1, -0.5f, 0, 1, 2, -2 };
+        for (int i = 0; i < 6; i++) CHECK(y[i] == want[i], "LeakyRelu(%g) = %g, want %g", x[i], y[i], want[i]);
+    } else {
+        CHECK(0, "new_op output: %s", err.message);
+    }
+    semseg_session_free(s);
+    CHECK(semseg_session_new_op("", "NoSuchOp", 13, 1, &in, 0, NULL, NULL, &s, &err) == SEMSEG_STATUS_UNSUPPORTED,
+          "unknown op in new_op: %s", err.message);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -154,6 +190,7 @@ int main(int argc, char **argv)
     test_bad_abi(argv[1], argv[2]);
     test_fusion_and_reshape(argv[1]);
     test_garbage();
+    test_new_op();
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
     else printf("test_api: all checks passed\n");
     return failures ? 1 : 0;
