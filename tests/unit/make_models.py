@@ -5,6 +5,7 @@ BatchNormalization disagrees with both ORT and the ONNX spec here), into OUTDIR:
   conv_relu/      Conv(3x3, pad 1)+BatchNormalization+Relu, dynamic H and W,
                   two data sets at different sizes
   residual/       Conv -> Add(residual) -> Clip, the fusion pattern
+  external_data/  the same with its weights in weights.bin (external data)
   shape_chain/    PyTorch-style Shape->Gather->Unsqueeze->Concat->Cast->Resize
                   (sizes computed in-graph), dynamic H and W
   unknown_op.onnx a node of op FooBar in domain com.example
@@ -21,10 +22,15 @@ import onnxruntime as ort
 rng = np.random.default_rng(1234)
 
 
-def save_case(model, outdir, inputs_list):
+def save_case(model, outdir, inputs_list, external=False):
     os.makedirs(outdir, exist_ok=True)
     onnx.checker.check_model(model)
-    onnx.save(model, os.path.join(outdir, "model.onnx"))
+    if external:  # weights in a side file, as large exports are saved
+        import copy
+        onnx.save(copy.deepcopy(model), os.path.join(outdir, "model.onnx"), save_as_external_data=True,
+                  all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
+    else:
+        onnx.save(model, os.path.join(outdir, "model.onnx"))
     ev = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     for i, feeds in enumerate(inputs_list):
         d = os.path.join(outdir, "test_data_set_%d" % i)
@@ -63,7 +69,7 @@ def conv_relu(out):
     save_case(m, out, [{"x": f32(1, 3, 9, 7)}, {"x": f32(1, 3, 16, 21)}])
 
 
-def residual(out):
+def residual(out, external=False):
     w = numpy_helper.from_array(f32(4, 4, 3, 3), "w")
     nodes = [
         helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1], name="conv"),
@@ -76,7 +82,7 @@ def residual(out):
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4, 10, 10])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4, 10, 10])], [w, lo, hi])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
-    save_case(m, out, [{"x": f32(2, 4, 10, 10) * 3}])
+    save_case(m, out, [{"x": f32(2, 4, 10, 10) * 3}], external)
 
 
 def two_convs_one_add(out):
@@ -137,6 +143,7 @@ if __name__ == "__main__":
     out = sys.argv[1]
     conv_relu(os.path.join(out, "conv_relu"))
     residual(os.path.join(out, "residual"))
+    residual(os.path.join(out, "external_data"), external=True)
     shape_chain(os.path.join(out, "shape_chain"))
     two_convs_one_add(os.path.join(out, "two_convs_one_add"))
     unknown_op(os.path.join(out, "unknown_op.onnx"))
