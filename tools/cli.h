@@ -100,4 +100,16 @@ int cli_cmd_validate(int argc, char **argv);
 int cli_cmd_plugins(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
 
+/* ---- run --crf (cli_crf.c) ---- */
+typedef struct cli_crf {
+    semseg_session *session;   /* NULL when --crf is not given */
+    semseg_attr attrs[8];
+} cli_crf;
+/* Reads --crf and --crf-* and creates the one-op DenseCRF session. */
+int cli_crf_configure(const cli_args *a, const semseg_options *opts, cli_crf *crf);
+void cli_crf_free(cli_crf *crf);
+struct image;
+int cli_crf_labels(const cli_crf *crf, const struct image *photo, const float *logits, int ho, int wo,
+                   int classes, size_t cs, size_t ps, uint8_t *labels);
+
 #endif

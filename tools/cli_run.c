@@ -37,6 +37,12 @@ static const char run_help[] =
     "  --class-names FILE       class names, one a line ('voc' = the 21 VOC names)\n"
     "  --upsample-logits        resize logits bilinearly before the argmax (default:\n"
     "                           argmax, then resize the label map, nearest)\n"
+    "  --crf                    refine with DeepLab's fully connected CRF (ai.semseg::\n"
+    "                           DenseCRF) at the photo's size, logits resized bilinearly\n"
+    "  --crf-iters N            mean-field iterations (default 10)\n"
+    "  --crf-pos-w W, --crf-pos-xy-std S                Gaussian kernel (default 3, 1)\n"
+    "  --crf-bi-w W, --crf-bi-xy-std S, --crf-bi-rgb-std S  bilateral (default 4, 67, 3)\n"
+    "  --crf-normalization after|symmetric                (default after; docs/densecrf.md)\n"
     "  With several INPUTs, -o/--overlay/--labels-png name folders (one\n"
     "  <stem>.png per input) and --save-tensors writes DIR/test_data_set_<i>/.\n"
     "\n"
@@ -53,6 +59,10 @@ static const char run_help[] =
     "                           the photo's own size)\n"
     "  --max-side N             with dynamic H and W, shrink so the longer side is <= N\n"
     "  Example: x/127.5 - 1 is --mean 0.5 --std 0.5 (with the default scale).\n"
+    "  --input NAME=FILE        feed another graph input from a .pb/.npy tensor\n"
+    "                           (repeatable). A further input shaped [N,3,H,W] (or\n"
+    "                           [N,H,W,3]) that is not given is fed the photo itself as\n"
+    "                           float RGB 0..255: models ending in DenseCRF take it.\n"
     "  Models with a fixed input size get the photo resized (stretched) to it.\n"
     "\n"
     "other:\n"
@@ -69,7 +79,10 @@ static const cli_spec run_specs[] = {
     {"--class-names", NULL, 1}, {"--upsample-logits", NULL, 0}, {"--scale", NULL, 1},
     {"--mean", NULL, 1},     {"--std", NULL, 1},           {"--no-normalize", NULL, 0},
     {"--layout", NULL, 1},   {"--size", NULL, 1},          {"--max-side", NULL, 1},
-    {"--progress", NULL, 0}, CLI_COMMON_SPECS,             {NULL, NULL, 0},
+    {"--progress", NULL, 0}, {"--input", NULL, 1},         {"--crf", NULL, 0},
+    {"--crf-iters", NULL, 1}, {"--crf-pos-w", NULL, 1},    {"--crf-pos-xy-std", NULL, 1},
+    {"--crf-bi-w", NULL, 1}, {"--crf-bi-xy-std", NULL, 1}, {"--crf-bi-rgb-std", NULL, 1},
+    {"--crf-normalization", NULL, 1}, CLI_COMMON_SPECS,    {NULL, NULL, 0},
 };
 
 static const char *const voc_names[21] = {
@@ -93,6 +106,8 @@ typedef struct run_cfg {
     char *names_buf;                 /* owns the strings names[] points into */
     int multi;                       /* several inputs: outputs are folders */
     int progress;
+    cli_crf crf;                     /* --crf */
+    const cli_args *args;            /* for the repeatable --input */
 } run_cfg;
 
 /* Everything one input produces on its way through. */
@@ -100,6 +115,7 @@ typedef struct run_item {
     const char *path;
     image photo;                     /* rgb == NULL for tensor inputs */
     float *tensor;                   /* preprocessed input (image inputs only) */
+    float *rgb;                      /* the photo resized to the model, RGB 0..255 */
     int64_t in_dims[4];
     double t_load, t_pre, t_infer, t_post;
     uint8_t *labels;                 /* at photo size (or output size for tensors) */
@@ -283,7 +299,7 @@ static int preprocess(const run_cfg *cfg, run_item *it)
             }
         }
     }
-    free(rgb);
+    it->rgb = rgb;
     return CLI_OK;
 }
 
@@ -415,6 +431,8 @@ static int labels_from_output(const run_cfg *cfg, run_item *it, const semseg_ten
     if (!it->labels) return cli_error("out of memory for a %dx%d label map", it->lh, it->lw);
     if (classes) {
         it->classes = classes == 1 ? 2 : classes;
+        if (cfg->crf.session && it->photo.rgb && classes > 1)
+            return cli_crf_labels(&cfg->crf, &it->photo, data, ho, wo, classes, cs, ps, it->labels);
         return labels_from_logits(cfg, data, ho, wo, classes, cs, ps, it->labels, it->lh, it->lw);
     }
     int max_label = 0;
@@ -522,6 +540,50 @@ static int feed_tensor(semseg_session *s, run_item *it, double t0)
     return CLI_OK;
 }
 
+/* Graph inputs other than the image: --input NAME=FILE, else the photo as
+ * float RGB 0..255 for an input shaped like an image at the model's size. */
+static int feed_other_inputs(const run_cfg *cfg, semseg_session *s, const run_item *it)
+{
+    int n = semseg_session_input_count(s);
+    semseg_error err = {0};
+    for (int k = 1; k < n; k++) {
+        semseg_tensor_desc d;
+        semseg_session_input_desc(s, k, &d);
+        const char *file = NULL;
+        size_t len = strlen(d.name);
+        for (int i = 0; i < cfg->args->nopt; i++) {
+            const cli_opt *o = &cfg->args->opts[i];
+            if (strcmp(o->spec->name, "--input") == 0 && strncmp(o->value, d.name, len) == 0 && o->value[len] == '=')
+                file = o->value + len + 1;
+        }
+        if (file) {
+            semseg_tensor_file t;
+            memset(&t, 0, sizeof(t));
+            if (semseg_tensor_file_read(file, &t, &err) != SEMSEG_STATUS_OK) return cli_error("%s", err.message);
+            semseg_status st = semseg_session_set_input(s, k, t.dtype, t.rank, t.dims, t.data, t.nbytes, &err);
+            semseg_tensor_file_clear(&t);
+            if (st != SEMSEG_STATUS_OK) return cli_error("--input %s=%s: %s", d.name, file, err.message);
+            continue;
+        }
+        int nchw = cfg->in.layout == CLI_LAYOUT_NCHW;
+        int64_t h = it->in_dims[nchw ? 2 : 1], w = it->in_dims[nchw ? 3 : 2];
+        if (it->rgb && d.rank == 4 && d.dtype == SEMSEG_DTYPE_FLOAT && d.dims[nchw ? 1 : 3] == 3) {
+            int64_t dims[4] = {1, nchw ? 3 : h, nchw ? h : w, nchw ? w : 3};
+            size_t npx = (size_t)(h * w);
+            float *x = malloc(sizeof(float) * npx * 3);
+            if (!x) return cli_error("out of memory");
+            for (size_t p = 0; p < npx; p++)
+                for (int c = 0; c < 3; c++) x[nchw ? (size_t)c * npx + p : p * 3 + c] = it->rgb[p * 3 + c];
+            semseg_status st = semseg_session_set_input(s, k, SEMSEG_DTYPE_FLOAT, 4, dims, x, sizeof(float) * npx * 3, &err);
+            free(x);
+            if (st != SEMSEG_STATUS_OK) return cli_error("%s: input '%s' (the photo as RGB 0..255): %s", it->path, d.name, err.message);
+            continue;
+        }
+        return cli_error("%s: model input '%s' needs a value; pass --input %s=FILE.pb", cfg->model_path, d.name, d.name);
+    }
+    return CLI_OK;
+}
+
 static void report(const run_cfg *cfg, semseg_session *s, const run_item *it)
 {
     char in_dims[128], out_dims[128];
@@ -592,11 +654,12 @@ static int run_one(const run_cfg *cfg, semseg_session *s, const char *path, int 
             cli_error("%s: %s", path, err.message);
             goto done;
         }
+        if (feed_other_inputs(cfg, s, &it) != CLI_OK) goto done;
         it.t_infer = t1; /* finished below */
     } else if (kind == IMAGE_KIND_NPY || is_pb) {
         free(bytes);
         it.t_infer = cli_now_ms();
-        if (feed_tensor(s, &it, t0) != CLI_OK) goto done;
+        if (feed_tensor(s, &it, t0) != CLI_OK || feed_other_inputs(cfg, s, &it) != CLI_OK) goto done;
     } else {
         free(bytes);
         return cli_error("%s: not a JPEG or PNG image (its first bytes match neither signature) nor a "
@@ -626,6 +689,7 @@ static int run_one(const run_cfg *cfg, semseg_session *s, const char *path, int 
 done:
     image_free(&it.photo);
     free(it.tensor);
+    free(it.rgb);
     free(it.labels);
     return rc;
 }
@@ -646,6 +710,7 @@ int cli_cmd_run(int argc, char **argv)
     run_cfg cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.model_path = a.pos[0];
+    cfg.args = &a;
     semseg_options *opts = NULL;
     semseg_session *s = NULL;
     int rc = cli_make_options(&a, 0, &opts);
@@ -670,6 +735,7 @@ int cli_cmd_run(int argc, char **argv)
                 cli_warn("--overlay needs a photo; no overlay is written for tensor inputs");
         }
     }
+    if (rc == CLI_OK) rc = cli_crf_configure(&a, opts, &cfg.crf);
     int failed = 0;
     for (int i = 1; rc == CLI_OK && i < a.npos; i++) {
         if (cfg.progress) fprintf(stderr, "semseg-onnx: [%d/%d] %s\n", i, a.npos - 1, a.pos[i]);
@@ -677,6 +743,7 @@ int cli_cmd_run(int argc, char **argv)
         fflush(stdout);
     }
     if (rc == CLI_OK && failed) rc = CLI_ERROR;
+    cli_crf_free(&cfg.crf);
     semseg_session_free(s);
     semseg_options_free(opts);
     free(cfg.names_buf);

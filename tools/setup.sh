@@ -36,4 +36,9 @@ if ! "$venv/bin/python" -c 'import numpy, onnx, onnxruntime, torch, torchvision,
   echo "setup: pip install $want" >&2
   "$venv/bin/python" -m pip install -q --disable-pip-version-check $want
 fi
+# Benchmark-only extras (tools/setup.sh --bench): pydensecrf, built from source.
+if [ "${1:-}" = "--bench" ] && ! "$venv/bin/python" -c 'import pydensecrf.densecrf' 2>/dev/null; then
+  echo "setup: pip install pydensecrf2 (benchmark peer)" >&2
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "cython<3" "numpy<2" pydensecrf2
+fi
 echo "setup: ok ($("$venv/bin/python" -c 'import numpy,onnx,onnxruntime,torch;print("numpy",numpy.__version__,"onnx",onnx.__version__,"ort",onnxruntime.__version__,"torch",torch.__version__)'))" >&2

@@ -44,9 +44,6 @@
 #define CRF_BLOCK 64         /* pixels sliced and soft-maxed together */
 #define CRF_PAD_ENERGY (-1e30f) /* energy of padding lanes: exp gives 0 */
 #define CRF_MAX_THREADS 64
-#ifndef CRF_TILE
-#define CRF_TILE 32          /* pixels are visited in tiles of this many rows and columns */
-#endif
 
 void crf_params_default(crf_params *p)
 {
@@ -162,7 +159,6 @@ typedef struct crf_job {
     int c, stride;
     const void *image;
     int image_dtype;
-    int32_t *order;         /* [n] raster index of the i-th pixel visited */
     float *unary;           /* [n][stride] logits, padding lanes CRF_PAD_ENERGY */
     float *q;               /* [n][stride] */
     float *eblock;          /* [threads][CRF_BLOCK][stride] */
@@ -216,10 +212,9 @@ static void crf_kernel_prepare(crf_job *J, crf_kernel *k)
     }
     for (int32_t p = 0; p < n; p++) {
         double *fp = f + (size_t)p * d;
-        const int32_t r = J->order[p];
-        fp[0] = (double)(r % J->W) / k->xy_std;
-        fp[1] = (double)(r / J->W) / k->xy_std;
-        for (int ch = 0; d == 5 && ch < 3; ch++) fp[2 + ch] = crf_pixel(J, ch, r) / (double)k->rgb_std;
+        fp[0] = (double)(p % J->W) / k->xy_std;
+        fp[1] = (double)(p / J->W) / k->xy_std;
+        for (int ch = 0; d == 5 && ch < 3; ch++) fp[2 + ch] = crf_pixel(J, ch, p) / (double)k->rgb_std;
         ones[p] = 1.0f;
     }
     k->st = lattice_build(&k->L, f, n, d, k->err);
@@ -396,28 +391,19 @@ semseg_status densecrf_run_threads(const crf_params *p, int64_t C, int64_t H, in
     J.unary = malloc(rows * sizeof *J.unary);
     J.q = malloc(rows * sizeof *J.q);
     J.eblock = malloc((size_t)threads * CRF_BLOCK * J.stride * sizeof *J.eblock);
-    J.order = malloc((size_t)J.n * sizeof *J.order);
-    if (!J.unary || !J.q || !J.eblock || !J.order) {
+    if (!J.unary || !J.q || !J.eblock) {
         st = ref_fail(err, SEMSEG_STATUS_NO_MEMORY, "DenseCRF node '%s': out of memory for %ldx%ldx%ld",
                       node, (long)C, (long)H, (long)W);
         goto done;
     }
-    /* Visiting pixels tile by tile numbers lattice vertices so that
-     * neighbours in the lattice are mostly near in memory too. */
-    int32_t at = 0;
-    for (int64_t ty = 0; ty < H; ty += CRF_TILE)
-        for (int64_t tx = 0; tx < W; tx += CRF_TILE)
-            for (int64_t y = ty; y < H && y < ty + CRF_TILE; y++)
-                for (int64_t x = tx; x < W && x < tx + CRF_TILE; x++) J.order[at++] = (int32_t)(y * W + x);
     for (int32_t i = 0; i < J.n; i++) {
         float *u = J.unary + (size_t)i * J.stride;
-        const int32_t r = J.order[i];
         for (int c = 0; c < J.c; c++) {
-            u[c] = logits[(size_t)c * J.n + r];
+            u[c] = logits[(size_t)c * J.n + i];
             if (!isfinite(u[c])) {
                 st = ref_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT,
                               "DenseCRF node '%s': logits[%d][%ld][%ld] is not finite",
-                              node, c, (long)(r / W), (long)(r % W));
+                              node, c, (long)(i / W), (long)(i % W));
                 goto done;
             }
         }
@@ -446,7 +432,7 @@ semseg_status densecrf_run_threads(const crf_params *p, int64_t C, int64_t H, in
             }
     }
     for (int c = 0; c < J.c; c++)
-        for (int32_t i = 0; i < J.n; i++) out[(size_t)c * J.n + J.order[i]] = J.q[(size_t)i * J.stride + c];
+        for (int32_t i = 0; i < J.n; i++) out[(size_t)c * J.n + i] = J.q[(size_t)i * J.stride + c];
 
 done:
     for (int i = 0; i < J.nk; i++) {
@@ -457,7 +443,6 @@ done:
     free(J.unary);
     free(J.q);
     free(J.eblock);
-    free(J.order);
     return st;
 }
 
@@ -610,6 +595,12 @@ static semseg_status densecrf_run(void *state, const semseg_tensor *in, int32_t 
         if (st != SEMSEG_STATUS_OK) return st;
     }
     return SEMSEG_STATUS_OK;
+}
+
+void densecrf_set_threads(void *state, int threads)
+{
+    densecrf_state *s = state;
+    s->threads = threads > 0 ? threads : 1;
 }
 
 const ref_op ref_op_densecrf = {

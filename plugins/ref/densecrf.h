@@ -49,4 +49,7 @@ semseg_status densecrf_run_threads(const crf_params *p, int64_t C, int64_t H, in
                                    const float *logits, const void *image, int image_dtype,
                                    float *out, int threads, const char *node, char *err);
 
+/* The ref plugin tells the op its session's thread count (ref_threaded_ops). */
+void densecrf_set_threads(void *state, int threads);
+
 #endif

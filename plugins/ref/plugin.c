@@ -79,7 +79,7 @@ static semseg_support ref_supports(void *ctx, const semseg_node_info *n)
 static semseg_status ref_kernel_create(void *ctx, const semseg_node_info *n, semseg_kernel **out,
                                        size_t *scratch_bytes, char *err)
 {
-    (void)ctx;
+    const ref_ctx *c = ctx;
     (void)scratch_bytes;
     const ref_op *op = find_op(n);
     if (!op) return ref_fail(err, SEMSEG_STATUS_UNSUPPORTED, "ref has no op '%s'", n->op);
@@ -91,6 +91,8 @@ static semseg_status ref_kernel_create(void *ctx, const semseg_node_info *n, sem
         free(k);
         return st;
     }
+    for (const ref_threaded *t = ref_threaded_ops; t->op; t++)
+        if (t->op == op && k->state) t->set_threads(k->state, c->threads);
     *out = k;
     return SEMSEG_STATUS_OK;
 }

@@ -24,6 +24,14 @@ typedef struct ref_op {
     void (*destroy)(void *state);  /* NULL: free(state) */
 } ref_op;
 
+/* Ops worth threading (DenseCRF) are told the session's thread count once,
+ * after create(), through this list (NULL-terminated, in ops_semseg.c). */
+typedef struct ref_threaded {
+    const ref_op *op;
+    void (*set_threads)(void *state, int threads);
+} ref_threaded;
+extern const ref_threaded ref_threaded_ops[];
+
 /* Writes one line into err (SEMSEG_ERRMSG_SIZE bytes) and returns status. */
 semseg_status ref_fail(char *err, semseg_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -6,8 +6,10 @@
  *
  * Tolerances come from measurements on these scenes (printed on every run;
  * docs/densecrf.md lists them): the lattice's kernel is a piecewise-linear
- * approximation of the Gaussian, so Q differs by a few percent where labels
- * compete and MAP may flip on the odd boundary pixel, never more.
+ * approximation of the Gaussian (about 9 % RMS error in a normalised filter
+ * response), so one iteration moves Q by up to ~0.2 where the pairwise
+ * weights are strong, and after ten iterations MAP flips on the odd pixel
+ * where labels were nearly tied.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -27,19 +29,18 @@ typedef struct exact_case {
 
 static int checks = 0;
 
-static void run_case(const exact_case *k, uint64_t seed, double max_dq_tol, double map_tol)
+typedef struct exact_stats {
+    double max_dq, mean_dq, map;
+} exact_stats;
+
+static int compare(const exact_case *k, const crf_scene *s, int iterations, exact_stats *r)
 {
-    crf_scene s;
     crf_params p;
     char err[SEMSEG_ERRMSG_SIZE] = "";
     const int n = k->H * k->W;
-    if (crf_scene_make(&s, k->C, k->H, k->W, 1.0, k->noise, seed)) {
-        CRF_CHECK(0, "out of memory");
-        return;
-    }
     crf_params_default(&p);
     p.normalization = k->norm;
-    p.iterations = k->iterations;
+    p.iterations = iterations;
     p.pos_w = k->pos_w;
     p.pos_xy_std = k->pos_xy_std;
     p.bi_w = k->bi_w;
@@ -47,34 +48,55 @@ static void run_case(const exact_case *k, uint64_t seed, double max_dq_tol, doub
     p.bi_rgb_std = k->bi_rgb_std;
     float *q = malloc((size_t)k->C * n * sizeof *q);
     double *qe = malloc((size_t)k->C * n * sizeof *qe);
-    if (!q || !qe) {
-        CRF_CHECK(0, "out of memory");
-        goto done;
+    int ok = q && qe &&
+             densecrf_run_threads(&p, k->C, k->H, k->W, s->logits, s->img8, SEMSEG_DTYPE_UINT8, q, 1, k->name,
+                                  err) == SEMSEG_STATUS_OK &&
+             crf_exact_run(&p, k->C, k->H, k->W, s->logits, s->imgd, qe) == SEMSEG_STATUS_OK;
+    checks++;
+    CRF_CHECK(ok, "%s: run failed (%s)", k->name, err);
+    if (ok) {
+        int agree = 0;
+        r->max_dq = r->mean_dq = 0;
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < k->C; c++) {
+                double d = fabs(q[(size_t)c * n + i] - qe[(size_t)c * n + i]);
+                r->max_dq = fmax(r->max_dq, d);
+                r->mean_dq += d / ((double)n * k->C);
+            }
+            agree += crf_argmax_f(q, k->C, n, i) == crf_argmax_d(qe, k->C, n, i);
+        }
+        r->map = (double)agree / n;
     }
-    semseg_status st = densecrf_run_threads(&p, k->C, k->H, k->W, s.logits, s.img8, SEMSEG_DTYPE_UINT8,
-                                            q, 1, k->name, err);
-    CRF_CHECK(st == SEMSEG_STATUS_OK, "%s: lattice run failed: %s", k->name, err);
-    st = crf_exact_run(&p, k->C, k->H, k->W, s.logits, s.imgd, qe);
-    CRF_CHECK(st == SEMSEG_STATUS_OK, "%s: exact run failed", k->name);
-    double maxd = 0;
-    int agree = 0, agree_unary = 0, agree_exact_truth = 0;
-    for (int i = 0; i < n; i++) {
-        for (int c = 0; c < k->C; c++) maxd = fmax(maxd, fabs(q[(size_t)c * n + i] - qe[(size_t)c * n + i]));
-        int a = crf_argmax_f(q, k->C, n, i), b = crf_argmax_d(qe, k->C, n, i);
-        agree += a == b;
-        agree_unary += crf_argmax_f(s.logits, k->C, n, i) == s.truth[i];
-        agree_exact_truth += b == s.truth[i];
-    }
-    double map = (double)agree / n;
-    printf("%-28s %2dx%-2d C=%-2d %-9s max|dQ| %.4f  MAP agreement %.4f  (truth: unary %.3f, exact CRF %.3f)\n",
-           k->name, k->H, k->W, k->C, k->norm == CRF_NORM_AFTER ? "after" : "symmetric", maxd, map,
-           (double)agree_unary / n, (double)agree_exact_truth / n);
-    checks += 2;
-    CRF_CHECK(maxd <= max_dq_tol, "%s: max |dQ| %.4f > %.4f", k->name, maxd, max_dq_tol);
-    CRF_CHECK(map >= map_tol, "%s: MAP agreement %.4f < %.4f", k->name, map, map_tol);
-done:
     free(q);
     free(qe);
+    return ok ? 0 : -1;
+}
+
+/*
+ * One iteration measures the filter: the message error times the weights.
+ * After all iterations, mean field has amplified that error wherever two
+ * labels are nearly tied (a pixel may settle on the other label, so max |dQ|
+ * can reach ~1 there); MAP agreement and the mean |dQ| measure the outcome.
+ */
+static void run_case(const exact_case *k, uint64_t seed, double one_iter_max_dq, double map_min, double mean_dq_max)
+{
+    crf_scene s;
+    exact_stats one, all;
+    if (crf_scene_make(&s, k->C, k->H, k->W, 1.0, k->noise, seed)) {
+        CRF_CHECK(0, "out of memory");
+        return;
+    }
+    if (compare(k, &s, 1, &one) == 0 && compare(k, &s, k->iterations, &all) == 0) {
+        printf("%-22s %2dx%-2d C=%-2d %-9s | 1 iteration: max|dQ| %.3f | %2d iterations: MAP agreement %.4f, "
+               "mean|dQ| %.4f, max|dQ| %.3f\n",
+               k->name, k->H, k->W, k->C, k->norm == CRF_NORM_AFTER ? "after" : "symmetric", one.max_dq,
+               k->iterations, all.map, all.mean_dq, all.max_dq);
+        checks += 3;
+        CRF_CHECK(one.max_dq <= one_iter_max_dq, "%s: 1 iteration max |dQ| %.4f > %.4f", k->name, one.max_dq,
+                  one_iter_max_dq);
+        CRF_CHECK(all.map >= map_min, "%s: MAP agreement %.4f < %.4f", k->name, all.map, map_min);
+        CRF_CHECK(all.mean_dq <= mean_dq_max, "%s: mean |dQ| %.4f > %.4f", k->name, all.mean_dq, mean_dq_max);
+    }
     crf_scene_free(&s);
 }
 
@@ -119,7 +141,14 @@ int main(void)
         {"position-only", 3, 24, 48, CRF_NORM_AFTER, 5, 2, 0, 1, 1, 5, 1.2},
         {"many-labels", 21, 24, 24, CRF_NORM_AFTER, 3, 1, 4, 67, 3, 10, 1.0},
         {"tiny", 2, 6, 5, CRF_NORM_SYMMETRIC, 3, 1, 4, 5, 20, 10, 1.0},
+        {"clearer-logits", 5, 48, 48, CRF_NORM_AFTER, 3, 1, 4, 67, 3, 10, 0.5},
+        {"clearer-logits-sym", 5, 48, 48, CRF_NORM_SYMMETRIC, 3, 1, 4, 67, 3, 10, 0.5},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], 1000 + i, 1.0, 0.0);
+    /* Measured (see docs/densecrf.md): 1-iteration max |dQ| <= 0.21, MAP
+     * agreement >= 0.993 (0.9705 for 21 labels on 24×24 with unaries that are
+     * right on 22 % of pixels only, where the CRF decides nearly everything),
+     * mean |dQ| <= 0.0035. The bounds leave room for other seeds. */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(&cases[i], 1000 + i, 0.30, cases[i].C > 10 ? 0.95 : 0.98, 0.01);
     return crf_test_finish("crf.exact", checks);
 }
