@@ -42,7 +42,6 @@ static int exists(const char *path)
 
 /* Model mode: tolerance atol + rtol * max|ref| over the whole output, and for
  * 4-D float outputs the argmax over axis 1 must agree on >= 99.9 % of pixels. */
-static int model_mode;
 
 static int argmax_check(const char *set, int k, const semseg_tensor_desc *d, const float *got, const float *want)
 {
@@ -67,7 +66,7 @@ static int argmax_check(const char *set, int k, const semseg_tensor_desc *d, con
     return 0;
 }
 
-static int run_set(semseg_session *s, const char *set, double rtol, double atol)
+static int run_set(semseg_session *s, const char *set, double rtol, double atol, int model_mode)
 {
     char path[4096];
     semseg_error err = { 0 };
@@ -179,6 +178,7 @@ int main(int argc, char **argv)
 {
     const char *backends = getenv("SEMSEG_TEST_BACKENDS");
     double rtol = 1e-3, atol = 1e-7;
+    int model_mode = 0;
     const char *dirs[16];
     int n_dirs = 0;
     for (int i = 1; i < argc; i++) {
@@ -208,7 +208,7 @@ int main(int argc, char **argv)
             snprintf(path, sizeof path, "%s/test_data_set_%d", dirs[d], i);
             if (!exists(path)) continue;
             any = 1;
-            int r = run_set(s[d], path, rtol, atol);
+            int r = run_set(s[d], path, rtol, atol, model_mode);
             if (r > rc) rc = r;
         }
         if (i == 0 && !any) {
