@@ -171,6 +171,9 @@ static void check_opts(tctx *t, node_b *b, int want_fused, int inplace)
             else printf("ok   %-44s exact (%lld values)\n", b->name, (long long)n);
         } else {
             double scale = 1, maxerr = 0;
+            if (getenv("OPENCL_OPS_DUMP"))
+                for (int64_t i = 0; i < n && i < 4; i++)
+                    printf("  [%lld] ref %g opencl %g\n", (long long)i, ((float *)r)[i], ((float *)o)[i]);
             for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(((float *)r)[i]));
             for (int64_t i = 0; i < n; i++) {
                 double e = fabs((double)((float *)r)[i] - ((float *)o)[i]);
@@ -259,6 +262,23 @@ static void test_conv(tctx *t)
         conv_node(&b, cases[i].name, cases[i].p);
         check(t, &b);
     }
+    /* More input channels than one chunk holds (conv.c: 56 for 3x3, 10 for
+     * 7x7, 512 for 1x1): partial sums go through y between chunks. */
+    conv_p big3 = {1, 120, 5, 7, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL};
+    conv_node(&b, "conv 3x3 120ch (3 chunks) fused residual+relu", big3);
+    int r0 = nb_input(&b, 4, D(1, 20, 5, 7), -1, 1, 0);
+    nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, r0);
+    check(t, &b);
+    conv_p big7 = {1, 24, 9, 9, 17, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 1, NULL};
+    conv_node(&b, "conv 7x7 24ch (3 chunks) s2", big7);
+    check(t, &b);
+    conv_p big1 = {2, 600, 3, 5, 33, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL};
+    conv_node(&b, "conv 1x1 600ch (2 chunks) n2 fused clip", big1);
+    nb_epilogue(&b, SEMSEG_ACT_CLIP, -0.2f, 0.4f, -1);
+    check(t, &b);
+    conv_p bigg = {1, 240, 6, 6, 32, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2, 1, NULL};
+    conv_node(&b, "conv 3x3 dil2 g2 120ch/group (3 chunks)", bigg);
+    check(t, &b);
     conv_p p = {1, 6, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL};
     conv_node(&b, "conv fused relu", p);
     nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, -1);
@@ -314,6 +334,18 @@ static void test_conv_transpose(tctx *t)
     check(t, &b);
     convt_node(&b, "convT fused relu", 3, 5, 6, 5, 4, 2, 1, 1, 0, 1, 1);
     nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, -1);
+    check(t, &b);
+    /* batch 2, fused residual */
+    nb_init(&b, "", "ConvTranspose", 17, "convT batch2 s2 k4 fused residual");
+    nb_input(&b, 4, D(2, 3, 4, 5), -1, 1, 0);
+    nb_input(&b, 4, D(3, 4, 4, 4), -0.5f, 0.5f, 1);
+    nb_input(&b, 1, D(4), -0.5f, 0.5f, 1);
+    nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(2, 4, 8, 10));
+    nb_attr_ints(&b, "kernel_shape", 2, D(4, 4));
+    nb_attr_ints(&b, "strides", 2, D(2, 2));
+    nb_attr_ints(&b, "pads", 4, D(1, 1, 1, 1));
+    int rr = nb_input(&b, 4, D(2, 4, 8, 10), -1, 1, 0);
+    nb_epilogue(&b, SEMSEG_ACT_NONE, 0, 0, rr);
     check(t, &b);
     /* output_shape instead of pads. */
     nb_init(&b, "", "ConvTranspose", 17, "convT output_shape");

@@ -1,0 +1,176 @@
+/*
+ * Per-operator latency of the opencl plugin beside another plugin (blas or
+ * ref) on the same shapes, in the same process: the convolutions that
+ * dominate the seed networks and torchvision's models, plus the upsampling
+ * ops. A benchmark, not a test (not registered with CTest): medians of
+ * several runs after a warm-up, device time including the queue drain.
+ *
+ *     opencl_opbench OPENCL.so OTHER.so [runs] [threads]
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+
+#define D(...) ((const int64_t[]){__VA_ARGS__})
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median ms of `runs` runs of the node on plugin p; -1 if refused. */
+static double time_node(plug *p, node_b *b, int runs)
+{
+    char err[SEMSEG_ERRMSG_SIZE] = "";
+    const semseg_plugin_i *pi = p->p;
+    if (pi->supports(p->ctx, &b->n) == SEMSEG_SUPPORT_NO) return -1;
+    semseg_kernel *k;
+    size_t scratch = 0;
+    if (pi->kernel_create(p->ctx, &b->n, &k, &scratch, err)) {
+        fprintf(stderr, "%s: %s\n", b->name, err);
+        return -1;
+    }
+    int dev = pi->mem_alloc != NULL;
+    size_t in_bytes[NB_MAX_IN], total = 0, out_b = (size_t)semseg_numel(b->out[0].rank, b->out[0].dims) * 4;
+    for (int i = 0; i < b->n.n_inputs; i++) {
+        in_bytes[i] = (size_t)semseg_numel(b->in[i].rank, b->in[i].dims) * 4;
+        total += (in_bytes[i] + 255) / 256 * 256;
+    }
+    total += out_b + scratch + 512;
+    void *buf = dev ? pi->mem_alloc(p->ctx, total) : calloc(1, total);
+    semseg_tensor in[NB_MAX_IN];
+    size_t pos = 0;
+    for (int i = 0; i < b->n.n_inputs; i++) {
+        const semseg_value_info *v = &b->in[i];
+        if (v->dtype == SEMSEG_DTYPE_UNDEFINED) {
+            in[i] = (semseg_tensor){NULL, 0, v->dtype, 0, NULL, 1};
+        } else if (v->data) {
+            in[i] = (semseg_tensor){b->data[i], 0, v->dtype, v->rank, v->dims, 1};
+        } else {
+            in[i] = (semseg_tensor){buf, pos, v->dtype, v->rank, v->dims, !dev};
+            if (dev) pi->mem_write(p->ctx, buf, pos, b->data[i], in_bytes[i], err);
+            else memcpy((char *)buf + pos, b->data[i], in_bytes[i]);
+        }
+        pos += (in_bytes[i] + 255) / 256 * 256;
+    }
+    int64_t sd = (int64_t)scratch;
+    semseg_tensor out = {buf, pos, SEMSEG_DTYPE_FLOAT, b->out[0].rank, b->out[0].dims, !dev};
+    pos += (out_b + 255) / 256 * 256;
+    semseg_tensor st = {buf, pos, SEMSEG_DTYPE_UINT8, 1, &sd, !dev};
+    double t[64];
+    if (runs > 64) runs = 64;
+    for (int r = -2; r < runs; r++) {
+        double t0 = now_ms();
+        pi->kernel_run(k, in, b->n.n_inputs, &out, 1, scratch ? &st : NULL, err);
+        if (pi->synchronize) pi->synchronize(p->ctx, err);
+        if (r >= 0) t[r] = now_ms() - t0;
+    }
+    pi->kernel_destroy(k);
+    if (dev) pi->mem_free(p->ctx, buf);
+    else free(buf);
+    qsort(t, (size_t)runs, sizeof t[0], cmp_double);
+    return t[runs / 2];
+}
+
+static void conv(node_b *b, const char *name, int c, int h, int w, int oc, int k, int s, int d, int g)
+{
+    int pad = d * (k - 1) / 2, oh = (h + 2 * pad - d * (k - 1) - 1) / s + 1,
+        ow = (w + 2 * pad - d * (k - 1) - 1) / s + 1;
+    nb_init(b, "", "Conv", 13, name);
+    nb_input(b, 4, D(1, c, h, w), -1, 1, 0);
+    nb_input(b, 4, D(oc, c / g, k, k), -0.1f, 0.1f, 1);
+    nb_input(b, 1, D(oc), -0.1f, 0.1f, 1);
+    nb_output(b, SEMSEG_DTYPE_FLOAT, 4, D(1, oc, oh, ow));
+    nb_attr_ints(b, "kernel_shape", 2, D(k, k));
+    nb_attr_ints(b, "strides", 2, D(s, s));
+    nb_attr_ints(b, "dilations", 2, D(d, d));
+    nb_attr_ints(b, "pads", 4, D(pad, pad, pad, pad));
+    nb_attr_int(b, "group", g);
+    nb_epilogue(b, SEMSEG_ACT_RELU, 0, 0, -1);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s OPENCL.so OTHER.so [runs] [threads]\n", argv[0]);
+        return 2;
+    }
+    int runs = argc > 3 ? atoi(argv[3]) : 7, threads = argc > 4 ? atoi(argv[4]) : 2;
+    plug a, o;
+    char err[SEMSEG_ERRMSG_SIZE];
+    if (plug_open(&a, argv[1], threads, err) || plug_open(&o, argv[2], threads, err)) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    static const struct {
+        const char *name;
+        int c, h, w, oc, k, s, d, g;
+    } cs[] = {
+        {"3x3 64->64 @128x128", 64, 128, 128, 64, 3, 1, 1, 1},
+        {"3x3 128->128 @64x64", 128, 64, 64, 128, 3, 1, 1, 1},
+        {"3x3 256->256 @32x32 dil2", 256, 32, 32, 256, 3, 1, 2, 1},
+        {"3x3 512->256 @32x32 dil12", 512, 32, 32, 256, 3, 1, 12, 1},
+        {"1x1 256->64 @64x64", 256, 64, 64, 64, 1, 1, 1, 1},
+        {"1x1 64->256 @64x64", 64, 64, 64, 256, 1, 1, 1, 1},
+        {"1x1 960->128 @32x32", 960, 32, 32, 128, 1, 1, 1, 1},
+        {"7x7 s2 3->64 @256x256", 3, 256, 256, 64, 7, 2, 1, 1},
+        {"dw 3x3 240 @32x32", 240, 32, 32, 240, 3, 1, 1, 240},
+        {"dw 5x5 s2 72 @64x64", 72, 64, 64, 72, 5, 2, 1, 72},
+    };
+    printf("%-28s %10s %10s %7s\n", "conv (+relu)", "opencl ms", "other ms", "ratio");
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        node_b b;
+        conv(&b, cs[i].name, cs[i].c, cs[i].h, cs[i].w, cs[i].oc, cs[i].k, cs[i].s, cs[i].d, cs[i].g);
+        double x = time_node(&a, &b, runs), y = time_node(&o, &b, runs);
+        printf("%-28s %10.2f %10.2f %7.2f\n", b.name, x, y, y > 0 ? x / y : NAN);
+        nb_free(&b);
+    }
+    node_b b;
+    nb_init(&b, "", "Resize", 13, "resize linear 21x64x64 -> 256x256");
+    nb_input(&b, 4, D(1, 21, 64, 64), -1, 1, 0);
+    nb_input_absent(&b);
+    nb_input_const(&b, SEMSEG_DTYPE_FLOAT, 1, D(4), (const float[]){1, 1, 4, 4});
+    nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(1, 21, 256, 256));
+    nb_attr_string(&b, "mode", "linear");
+    double x = time_node(&a, &b, runs), y = time_node(&o, &b, runs);
+    printf("%-28s %10.2f %10.2f %7.2f\n", "resize x4 21ch 256^2", x, y, y > 0 ? x / y : NAN);
+    nb_free(&b);
+    nb_init(&b, "", "Mul", 14, "mul SE gate");
+    nb_input(&b, 4, D(1, 960, 16, 16), -1, 1, 0);
+    nb_input(&b, 4, D(1, 960, 1, 1), -1, 1, 0);
+    nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(1, 960, 16, 16));
+    x = time_node(&a, &b, runs);
+    y = time_node(&o, &b, runs);
+    printf("%-28s %10.2f %10.2f %7.2f\n", "mul 960x16x16 * 960x1x1", x, y, y > 0 ? x / y : NAN);
+    nb_free(&b);
+    nb_init(&b, "", "HardSigmoid", 6, "hardsigmoid");
+    nb_input(&b, 4, D(1, 960, 16, 16), -1, 1, 0);
+    nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(1, 960, 16, 16));
+    x = time_node(&a, &b, runs);
+    y = time_node(&o, &b, runs);
+    printf("%-28s %10.2f %10.2f %7.2f\n", "hardsigmoid 960x16x16", x, y, y > 0 ? x / y : NAN);
+    nb_free(&b);
+    /* Launch cost: a kernel with next to nothing to do (enqueue + finish). */
+    nb_init(&b, "", "Relu", 14, "relu");
+    nb_input(&b, 1, D(64), -1, 1, 0);
+    nb_output(&b, SEMSEG_DTYPE_FLOAT, 1, D(64));
+    x = time_node(&a, &b, runs);
+    y = time_node(&o, &b, runs);
+    printf("%-28s %10.3f %10.3f %7.2f\n", "relu 64 (launch cost)", x, y, y > 0 ? x / y : NAN);
+    nb_free(&b);
+    plug_close(&o);
+    plug_close(&a);
+    return 0;
+}
