@@ -165,9 +165,8 @@ ir_graph *ir_clone(const ir_graph *src)
     ir_graph *g = ir_new();
     if (!g) return NULL;
     /* Scalars and pointers into src's pool (names, attrs, const data) are shared. */
-    ir_pool *keep_pool = NULL;
     *g = *src;
-    g->pool = keep_pool;
+    g->pool = NULL;
     g->values = NULL;
     g->nodes = NULL;
     g->cap_values = g->cap_nodes = 0;
@@ -176,8 +175,9 @@ ir_graph *ir_clone(const ir_graph *src)
         ir_free(g);
         return NULL;
     }
-    memcpy(g->values, src->values, sizeof *g->values * (size_t)src->n_values);
-    memcpy(g->nodes, src->nodes, sizeof *g->nodes * (size_t)src->n_nodes);
+    /* a graph without nodes (or values) has NULL tables: memcpy may not see them */
+    if (src->n_values) memcpy(g->values, src->values, sizeof *g->values * (size_t)src->n_values);
+    if (src->n_nodes) memcpy(g->nodes, src->nodes, sizeof *g->nodes * (size_t)src->n_nodes);
     for (int32_t i = 0; i < src->n_nodes; i++) {
         ir_node *n = &g->nodes[i];
         int32_t *in = ir_alloc(g, sizeof(int32_t) * (size_t)(n->n_inputs + 1));

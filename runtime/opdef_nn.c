@@ -154,6 +154,15 @@ static int64_t input_count(const semseg_node_info *n, int i)
     return semseg_numel(n->inputs[i].rank, n->inputs[i].dims);
 }
 
+/* A dim computed in floating point (a scale times a size): NaN, infinite or
+ * beyond 2^62 is refused instead of converted, which C leaves undefined. */
+static int dim_of(double v, int64_t *dim)
+{
+    if (!(v >= 0.0 && v < 0x1p62)) return -1;
+    *dim = (int64_t)v;
+    return 0;
+}
+
 static semseg_status resize_infer(const semseg_node_info *n, opdef_out *out, char *err)
 {
     const semseg_value_info *x = &n->inputs[0];
@@ -191,7 +200,8 @@ static semseg_status resize_infer(const semseg_node_info *n, opdef_out *out, cha
             if (i == 0 || (not_larger && s < chosen) || (not_smaller && s > chosen)) chosen = s;
         }
         for (int i = 0; (not_larger || not_smaller) && i < na; i++)
-            out[0].dims[axes[i]] = (int64_t)(chosen * (double)x->dims[axes[i]] + 0.5);
+            if (dim_of(chosen * (double)x->dims[axes[i]] + 0.5, &out[0].dims[axes[i]]))
+                return fail(err, SEMSEG_STATUS_MODEL, n, "sizes give an output dim out of range");
     } else if (n_scales > 0) {
         const semseg_value_info *sc = &n->inputs[scales_in];
         if (!sc->data) return fail(err, SEMSEG_STATUS_UNSUPPORTED, n, "scales is not a constant at load time");
@@ -200,7 +210,8 @@ static semseg_status resize_infer(const semseg_node_info *n, opdef_out *out, cha
         for (int i = 0; i < na; i++) {
             float s = ((const float *)sc->data)[i];
             if (!(s > 0.0f)) return fail(err, SEMSEG_STATUS_MODEL, n, "scales must be positive");
-            out[0].dims[axes[i]] = (int64_t)floor((double)x->dims[axes[i]] * s);
+            if (dim_of(floor((double)x->dims[axes[i]] * s), &out[0].dims[axes[i]]))
+                return fail(err, SEMSEG_STATUS_MODEL, n, "scales give an output dim out of range");
             if (out[0].dims[axes[i]] < 1) return fail(err, SEMSEG_STATUS_MODEL, n, "the output would be empty");
         }
     } else {
@@ -226,7 +237,8 @@ static semseg_status upsample_infer(const semseg_node_info *n, opdef_out *out, c
     out[0].dtype = x->dtype;
     out[0].rank = x->rank;
     for (int i = 0; i < x->rank; i++) {
-        out[0].dims[i] = (int64_t)floor((double)x->dims[i] * scales[i]);
+        if (dim_of(floor((double)x->dims[i] * scales[i]), &out[0].dims[i]))
+            return fail(err, SEMSEG_STATUS_MODEL, n, "scales give an output dim out of range");
         if (out[0].dims[i] < 1) return fail(err, SEMSEG_STATUS_MODEL, n, "the output would be empty");
     }
     return SEMSEG_STATUS_OK;

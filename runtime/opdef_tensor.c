@@ -444,7 +444,8 @@ static semseg_status infer_slice(const semseg_node_info *n, opdef_out *out, char
         n_axes = semseg_attr_ints(n, "axes", &ax_a);
     } else {
         static const char *names[] = { "", "starts", "ends", "axes", "steps" };
-        if (n->n_inputs < 3) return fail(err, SEMSEG_STATUS_MODEL, "starts and ends are required");
+        if (n->n_inputs < 3 || !present(n, 1) || !present(n, 2))
+            return fail(err, SEMSEG_STATUS_MODEL, "starts and ends are required");
         for (int32_t k = 1; k < n->n_inputs && k <= 4; k++) {
             if (!present(n, k)) continue;
             semseg_status st = need_const(n, k, names[k], err);

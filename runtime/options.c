@@ -35,6 +35,9 @@ semseg_status sess_fail(semseg_error *err, semseg_status st, const char *fmt, ..
         err->status = st;
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
+        /* Names come from the file and may hold any byte: keep it one printable line. */
+        for (unsigned char *c = (unsigned char *)err->message; *c; c++)
+            if (*c < 0x20 || *c == 0x7f) *c = '?';
     }
     return st;
 }

@@ -128,15 +128,72 @@ static void format_dims(char *buf, size_t size, const ir_value *v)
     }
 }
 
+/* The type of every attribute the supported ops read, where one name means
+ * one type across all of them (ONNX keeps it so; "value" does not: Pad-2's is
+ * a FLOAT, Constant's a TENSOR, so it is left to the op). The semseg_attr_*
+ * helpers treat a wrong type as absent; refusing it here turns a silently
+ * ignored kernel_shape into a load error that names it. */
+static const struct {
+    const char *name;
+    int32_t type;
+} attr_types[] = {
+    {"alpha", SEMSEG_ATTR_FLOAT}, {"beta", SEMSEG_ATTR_FLOAT}, {"epsilon", SEMSEG_ATTR_FLOAT},
+    {"cubic_coeff_a", SEMSEG_ATTR_FLOAT}, {"extrapolation_value", SEMSEG_ATTR_FLOAT},
+    {"min", SEMSEG_ATTR_FLOAT}, {"max", SEMSEG_ATTR_FLOAT},
+    {"axis", SEMSEG_ATTR_INT}, {"group", SEMSEG_ATTR_INT}, {"keepdims", SEMSEG_ATTR_INT},
+    {"ceil_mode", SEMSEG_ATTR_INT}, {"count_include_pad", SEMSEG_ATTR_INT}, {"to", SEMSEG_ATTR_INT},
+    {"transA", SEMSEG_ATTR_INT}, {"transB", SEMSEG_ATTR_INT}, {"select_last_index", SEMSEG_ATTR_INT},
+    {"exclude_outside", SEMSEG_ATTR_INT}, {"allowzero", SEMSEG_ATTR_INT}, {"training_mode", SEMSEG_ATTR_INT},
+    {"storage_order", SEMSEG_ATTR_INT}, {"noop_with_empty_axes", SEMSEG_ATTR_INT},
+    {"kernel_shape", SEMSEG_ATTR_INTS}, {"strides", SEMSEG_ATTR_INTS}, {"dilations", SEMSEG_ATTR_INTS},
+    {"pads", SEMSEG_ATTR_INTS}, {"output_padding", SEMSEG_ATTR_INTS}, {"output_shape", SEMSEG_ATTR_INTS},
+    {"perm", SEMSEG_ATTR_INTS}, {"axes", SEMSEG_ATTR_INTS}, {"split", SEMSEG_ATTR_INTS},
+    {"starts", SEMSEG_ATTR_INTS}, {"ends", SEMSEG_ATTR_INTS}, {"output_size", SEMSEG_ATTR_INTS},
+    {"auto_pad", SEMSEG_ATTR_STRING}, {"mode", SEMSEG_ATTR_STRING},
+    {"coordinate_transformation_mode", SEMSEG_ATTR_STRING}, {"nearest_mode", SEMSEG_ATTR_STRING},
+    {"keep_aspect_ratio_policy", SEMSEG_ATTR_STRING},
+};
+
+static const char *attr_type_name(int32_t t)
+{
+    switch (t) {
+    case SEMSEG_ATTR_FLOAT: return "FLOAT";
+    case SEMSEG_ATTR_INT: return "INT";
+    case SEMSEG_ATTR_STRING: return "STRING";
+    case SEMSEG_ATTR_TENSOR: return "TENSOR";
+    case SEMSEG_ATTR_FLOATS: return "FLOATS";
+    case SEMSEG_ATTR_INTS: return "INTS";
+    case SEMSEG_ATTR_STRINGS: return "STRINGS";
+    default: return "another type";
+    }
+}
+
+static semseg_status check_attr_types(const ir_node *n, char *err)
+{
+    for (int32_t a = 0; a < n->n_attrs; a++) {
+        const semseg_attr *at = &n->attrs[a];
+        for (size_t k = 0; k < sizeof attr_types / sizeof attr_types[0]; k++) {
+            if (strcmp(at->name, attr_types[k].name) != 0 || at->type == attr_types[k].type) continue;
+            snprintf(err, SEMSEG_ERRMSG_SIZE, "node '%s' (%s): attribute '%s' is %s, expected %s", n->name,
+                     n->op, at->name, attr_type_name(at->type), attr_type_name(attr_types[k].type));
+            return SEMSEG_STATUS_MODEL;
+        }
+    }
+    return SEMSEG_STATUS_OK;
+}
+
 semseg_status passes_check_ops(const ir_graph *g, char *err)
 {
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
-        if (!n->dead && !opdef_find(n->domain, n->op)) {
+        if (n->dead) continue;
+        if (!opdef_find(n->domain, n->op)) {
             snprintf(err, SEMSEG_ERRMSG_SIZE, "no plugin supports op '%s' (domain '%s', opset %d) at node '%s'",
                      n->op, n->domain[0] ? n->domain : "ai.onnx", n->opset, n->name);
             return SEMSEG_STATUS_UNSUPPORTED;
         }
+        semseg_status st = check_attr_types(n, err);
+        if (st != SEMSEG_STATUS_OK) return st;
     }
     return SEMSEG_STATUS_OK;
 }
@@ -160,6 +217,12 @@ static semseg_status infer_node(ir_graph *g, ir_node *n, host_plugin *ref, int64
     int all_const = 1;
     for (int32_t k = 0; k < n->n_inputs; k++) {
         int32_t v = n->inputs[k];
+        /* an empty name marks an optional input absent; the first min_inputs are not optional */
+        if (v < 0 && k < d->min_inputs) {
+            snprintf(err, SEMSEG_ERRMSG_SIZE, "node '%s' (%s): input %d is required but absent (empty name)",
+                     n->name, n->op, k);
+            return SEMSEG_STATUS_MODEL;
+        }
         if (v < 0) continue;
         if (g->values[v].rank < 0 || g->values[v].dtype == SEMSEG_DTYPE_UNDEFINED) {
             snprintf(err, SEMSEG_ERRMSG_SIZE, "node '%s' (%s): input %d '%s' has unknown type or shape",

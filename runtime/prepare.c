@@ -454,15 +454,19 @@ semseg_status sess_prepare(semseg_session *s, semseg_error *err)
         }
         for (int32_t r = 0; r < v->rank; r++) {
             if (v->dims[r] < 0) {
-                sess_unprepare(s);
-                return sess_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT,
+                /* the message names v, which dies with the prepared graph: write it first */
+                semseg_status fst = sess_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT,
                                  "input '%s' has a symbolic dim %d ('%s'): give its size (e.g. --input-size HxW)",
                                  v->name, r, v->dim_param[r] ? v->dim_param[r] : "?");
+                sess_unprepare(s);
+                return fst;
             }
         }
         if (v->rank < 0 || v->dtype == SEMSEG_DTYPE_UNDEFINED) {
+            semseg_status fst = sess_fail(err, SEMSEG_STATUS_MODEL,
+                                          "input '%s' has no tensor type or shape in the model", v->name);
             sess_unprepare(s);
-            return sess_fail(err, SEMSEG_STATUS_MODEL, "input '%s' has no tensor type or shape in the model", v->name);
+            return fst;
         }
     }
     p->frozen = calloc((size_t)g->n_inputs + 1, 1);

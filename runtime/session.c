@@ -307,10 +307,8 @@ static semseg_status check_dims(const semseg_session *s, int index, int32_t rank
 
 static int dims_changed(const semseg_session *s, int index, int32_t rank, const int64_t *dims)
 {
-    const sess_input *in = &s->inputs[index];
     if (!s->prep) return 1;
     const ir_value *v = &s->prep->g->values[s->prep->g->inputs[index]];
-    (void)in;
     return v->rank != rank || memcmp(v->dims, dims, sizeof(int64_t) * (size_t)rank) != 0;
 }
 

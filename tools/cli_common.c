@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,35 @@ int cli_mkdirs(const char *dir)
     return CLI_OK;
 }
 
+/* --plugin FILE names a plugin the user wants: when the host refuses it (not a
+ * shared object, no entry symbol, another ABI, unusable here) that is an
+ * error, not a silent run without it. The library itself only skips it. */
+typedef struct refused_check {
+    char *want;              /* realpath of the --plugin value */
+    char reason[SEMSEG_ERRMSG_SIZE];
+    int found;
+} refused_check;
+
+static void note_refused(const semseg_plugin_desc *d, void *user)
+{
+    refused_check *rc = user;
+    if (rc->found || d->usable || !d->file || strcmp(d->file, rc->want) != 0) return;
+    snprintf(rc->reason, sizeof rc->reason, "%s", d->reason ? d->reason : "refused");
+    rc->found = 1;
+}
+
+static int check_plugin_file(const semseg_options *o, const char *file)
+{
+    refused_check rc = { realpath(file, NULL), "", 0 };
+    if (!rc.want) return cli_error("--plugin %s: %s", file, strerror(errno));
+    semseg_error err = {0};
+    semseg_status st = semseg_plugins_list(o, note_refused, &rc, &err);
+    free(rc.want);
+    if (st != SEMSEG_STATUS_OK) return cli_error("--plugin %s: %s", file, err.message);
+    if (rc.found) return cli_error("--plugin %s: %s", file, rc.reason);
+    return CLI_OK;
+}
+
 int cli_make_options(const cli_args *a, int profile, semseg_options **out)
 {
     semseg_error err = {0};
@@ -262,7 +292,25 @@ int cli_make_options(const cli_args *a, int profile, semseg_options **out)
         if (strcmp(a->opts[i].spec->name, "--plugin") != 0) continue;
         if (semseg_options_add_plugin_file(o, a->opts[i].value, &err) != SEMSEG_STATUS_OK) goto fail;
     }
+    for (int i = 0; i < a->nopt; i++) {
+        if (strcmp(a->opts[i].spec->name, "--plugin") != 0) continue;
+        if (check_plugin_file(o, a->opts[i].value) != CLI_OK) {
+            semseg_options_free(o);
+            return CLI_ERROR;
+        }
+    }
     semseg_options_set_profile(o, profile);
+    /* documented in docs/cli.md and docs/fuzzing.md: raise or lower the cap on
+     * elements per tensor that a model file may declare */
+    const char *lim = getenv("SEMSEG_MAX_TENSOR_ELEMENTS");
+    if (lim && lim[0]) {
+        long v;
+        if (cli_parse_int("SEMSEG_MAX_TENSOR_ELEMENTS", lim, 1, LONG_MAX, &v) != 0) {
+            semseg_options_free(o);
+            return CLI_ERROR;
+        }
+        semseg_options_set_limits(o, (int64_t)v, 0);
+    }
     *out = o;
     return CLI_OK;
 fail:

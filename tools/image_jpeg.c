@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <jpeglib.h>
+#include <jerror.h>
 
 #include "image.h"
 
@@ -42,6 +43,15 @@ static void jpeg_on_error(j_common_ptr c)
 static void jpeg_on_message(j_common_ptr c)
 {
     (void)c; /* warnings and traces: keep stderr for our own one-line errors */
+}
+
+/* libjpeg pads a file that ends early with gray and only warns; a few hundred
+ * bytes whose header says 12000x12000 would then cost a full decode of made-up
+ * pixels. A file or scan that ends early is an error; other warnings (extraneous
+ * bytes, say, which cameras write) stay warnings. */
+static void jpeg_on_emit(j_common_ptr c, int level)
+{
+    if (level < 0 && (c->err->msg_code == JWRN_JPEG_EOF || c->err->msg_code == JWRN_HIT_MARKER)) c->err->error_exit(c);
 }
 
 static const char *jpeg_space_name(J_COLOR_SPACE cs)
@@ -118,6 +128,7 @@ int image_decode_jpeg(const char *path, const uint8_t *data, size_t size, image 
     job->cinfo.err = jpeg_std_error(&job->mgr);
     job->mgr.error_exit = jpeg_on_error;
     job->mgr.output_message = jpeg_on_message;
+    job->mgr.emit_message = jpeg_on_emit;
     err[0] = '\0';
     int rc = jpeg_decode_steps(job);
     if (job->created) jpeg_destroy_decompress(&job->cinfo);

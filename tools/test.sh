@@ -9,3 +9,5 @@ jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$jobs"
 ctest --test-dir build -j"$jobs" --output-on-failure
+# the same core of the suite again under ASan + UBSan + LeakSanitizer
+bash tools/test-sanitize.sh

@@ -223,8 +223,10 @@ out:
     return real;
 }
 
+/* Allocates *dst (s->nbytes, pool memory) only once the file is known to hold
+ * the data, so a few bytes of model cannot claim gigabytes. */
 static semseg_status read_external(importer *im, const Onnx__TensorProto *t, const char *what,
-                                   const onnx_tensor_shape *s, void *dst)
+                                   const onnx_tensor_shape *s, void **dst)
 {
     const char *loc = NULL;
     int64_t offset = 0, length = -1;
@@ -274,9 +276,13 @@ static semseg_status read_external(importer *im, const Onnx__TensorProto *t, con
         st = SEMSEG_STATUS_MODEL;
         goto out;
     }
+    if (!(*dst = ir_alloc(im->g, s->nbytes))) {
+        st = oom(im);
+        goto out;
+    }
     /* Read straight into place unless the bytes need converting. */
     int convert = s->file_dtype != s->dtype || s->file_dtype == SEMSEG_DTYPE_BOOL;
-    void *buf = dst;
+    void *buf = *dst;
     if (convert && want > 0) {
         tmp = malloc((size_t)want);
         if (!tmp) {
@@ -292,7 +298,7 @@ static semseg_status read_external(importer *im, const Onnx__TensorProto *t, con
         st = SEMSEG_STATUS_IO;
         goto out;
     }
-    if (convert) onnx_tensor_from_le(s, buf, dst);
+    if (convert) onnx_tensor_from_le(s, buf, *dst);
 out:
     if (f) fclose(f);
     free(tmp);
@@ -307,9 +313,11 @@ static semseg_status load_tensor(importer *im, const Onnx__TensorProto *t, const
     semseg_status st = onnx_tensor_shape_of(t, what, im->lim.max_tensor_elements, 1, s, im->err);
     if (st != SEMSEG_STATUS_OK) return st;
     if ((st = account(im, what, s->nbytes)) != SEMSEG_STATUS_OK) return st;
+    if (s->external) return read_external(im, t, what, s, data);
+    /* the payload must match the dims before the dims decide an allocation */
+    if ((st = onnx_tensor_check_data(t, what, s, im->err)) != SEMSEG_STATUS_OK) return st;
     *data = ir_alloc(im->g, s->nbytes);
     if (!*data) return oom(im);
-    if (s->external) return read_external(im, t, what, s, *data);
     return onnx_tensor_fill(t, what, s, *data, im->err);
 }
 

@@ -43,7 +43,14 @@ semseg_status onnx_tensor_shape_of(const Onnx__TensorProto *t, const char *what,
                                    int64_t max_elements, int f16_to_float,
                                    onnx_tensor_shape *s, char *err);
 
-/* Fills dst (s->nbytes) from raw_data or the typed field; not for external data. */
+/* Checks that raw_data or the typed field holds exactly the elements the dims
+ * declare (not for external data). Callers check before allocating, so a
+ * small file cannot make them allocate what its dims claim. */
+semseg_status onnx_tensor_check_data(const Onnx__TensorProto *t, const char *what,
+                                     const onnx_tensor_shape *s, char *err);
+
+/* Fills dst (s->nbytes) from raw_data or the typed field (checking it first);
+ * not for external data. */
 semseg_status onnx_tensor_fill(const Onnx__TensorProto *t, const char *what,
                                const onnx_tensor_shape *s, void *dst, char *err);
 

@@ -168,8 +168,8 @@ static void fill_from_int32(const onnx_tensor_shape *s, const int32_t *v, void *
     }
 }
 
-semseg_status onnx_tensor_fill(const Onnx__TensorProto *t, const char *what,
-                               const onnx_tensor_shape *s, void *dst, char *err)
+semseg_status onnx_tensor_check_data(const Onnx__TensorProto *t, const char *what,
+                                     const onnx_tensor_shape *s, char *err)
 {
     char ty[160];
     onnx_format_type(ty, sizeof ty, s->file_dtype, s->rank, s->dims);
@@ -180,10 +180,8 @@ semseg_status onnx_tensor_fill(const Onnx__TensorProto *t, const char *what,
                     t->raw_data.len, want, ty);
             return SEMSEG_STATUS_MODEL;
         }
-        if (want > 0) onnx_tensor_from_le(s, t->raw_data.data, dst);
         return SEMSEG_STATUS_OK;
     }
-
     const char *field;
     size_t count;
     switch (s->file_dtype) {
@@ -198,6 +196,18 @@ semseg_status onnx_tensor_fill(const Onnx__TensorProto *t, const char *what,
         set_err(err, "%s: %s has %zu values, expected %" PRId64 " for %s", what, field, count,
                 s->numel, ty);
         return SEMSEG_STATUS_MODEL;
+    }
+    return SEMSEG_STATUS_OK;
+}
+
+semseg_status onnx_tensor_fill(const Onnx__TensorProto *t, const char *what,
+                               const onnx_tensor_shape *s, void *dst, char *err)
+{
+    semseg_status st = onnx_tensor_check_data(t, what, s, err);
+    if (st != SEMSEG_STATUS_OK) return st;
+    if (t->has_raw_data) {
+        if (s->nbytes > 0) onnx_tensor_from_le(s, t->raw_data.data, dst);
+        return SEMSEG_STATUS_OK;
     }
     if (s->numel == 0) return SEMSEG_STATUS_OK;
     switch (s->file_dtype) {
@@ -374,6 +384,8 @@ static semseg_status read_pb(const char *path, const uint8_t *buf, size_t size,
         set_err(err, "%s: external data is not supported in tensor files", what);
         st = SEMSEG_STATUS_UNSUPPORTED;
     }
+    /* the payload must match the dims before dims decide an allocation */
+    if (st == SEMSEG_STATUS_OK) st = onnx_tensor_check_data(tp, what, &s, err);
     if (st == SEMSEG_STATUS_OK) {
         /* One spare byte so an empty tensor still has a non-NULL buffer. */
         t->data = malloc(s.nbytes + 1);
