@@ -1,10 +1,13 @@
 /*
- * Differential test of the blas plugin: every op it claims, over shapes that
- * cover groups, depthwise, dilations, strides, asymmetric pads, auto_pad, odd
- * sizes, fused epilogues (bias, Relu/Clip, residual, residual sharing the
- * output's memory) and 1 or 2 threads, against naive loops written here from
- * the ONNX definitions. When the ref plugin's .so exports its entry point it
- * is run on the same nodes too, so blas is checked against ref as well.
+ * Differential test of the blas plugin: every op it claims (Conv on each of
+ * its paths: 1x1 GEMM, im2col with row tiles and channel chunks, dead taps,
+ * banded, Winograd, depthwise; ConvTranspose, Gemm, MatMul, Resize, Concat,
+ * pooling, element-wise), over shapes that cover groups, dilations, strides,
+ * asymmetric pads, auto_pad, odd sizes, fused epilogues (bias, Relu/Clip,
+ * residual, residual sharing the output's memory) and 1 or 2 threads, against
+ * naive loops written here from the ONNX definitions (double accumulation).
+ * When the ref plugin's .so exports its entry point it is run on the same
+ * nodes too, so blas is checked against ref as well.
  *
  *     test_blas_ops BLAS.so [REF.so] [filter]
  *
@@ -473,6 +476,26 @@ static void conv_cases(void)
     conv_case("kernel > input", CS(.c = 2, .h = 3, .w = 2, .m = 3, .kh = 5, .kw = 5, .pads = { 2, 2, 2, 2 }));
     conv_case("tiled", CS(.c = 64, .h = 40, .w = 37, .m = 32, .pads = { 1, 1, 1, 1 }));
     conv_case("tiled deep", CS(.c = 300, .h = 29, .w = 23, .m = 16, .dh = 2, .dw = 2, .pads = { 2, 2, 2, 2 }));
+    conv_case("channel chunks", CS(.c = 600, .h = 40, .w = 40, .m = 8, .dh = 2, .pads = { 2, 2, 2, 2 }, .residual = 1, .act = SEMSEG_ACT_RELU));
+    conv_case("dead taps to 1x1", CS(.c = 16, .h = 9, .w = 9, .m = 8, .dh = 12, .pads = { 12, 12, 12, 12 }, .act = SEMSEG_ACT_RELU));
+    conv_case("dead taps rows", CS(.c = 7, .h = 5, .w = 12, .m = 6, .dh = 6, .dw = 1, .pads = { 6, 1, 6, 1 }));
+    conv_case("dead taps stride 2", CS(.c = 5, .h = 8, .w = 9, .m = 4, .sh = 2, .dh = 5, .pads = { 5, 5, 5, 5 }));
+    conv_case("all padding", CS(.c = 3, .h = 2, .w = 2, .m = 4, .kh = 1, .pads = { 3, 3, 3, 3 }, .sh = 4));
+    conv_case("banded", CS(.c = 64, .h = 20, .w = 21, .m = 16, .dh = 12, .pads = { 12, 12, 12, 12 }));
+    conv_case("banded", CS(.c = 96, .h = 33, .w = 33, .m = 8, .dh = 24, .pads = { 24, 24, 24, 24 }, .residual = 1, .act = SEMSEG_ACT_RELU));
+    conv_case("banded", CS(.c = 96, .h = 33, .w = 33, .m = 8, .dh = 24, .pads = { 24, 24, 24, 24 }, .residual = 1, .alias = 1));
+    conv_case("banded dead cols", CS(.c = 64, .h = 20, .w = 5, .m = 8, .dh = 6, .pads = { 6, 6, 6, 6 }));
+    conv_case("banded stride", CS(.n = 2, .c = 128, .h = 19, .w = 17, .m = 12, .sh = 2, .dh = 7, .dw = 3, .group = 2, .pads = { 7, 3, 5, 3 }));
+    conv_case("banded empty rows", CS(.c = 64, .h = 4, .w = 6, .m = 5, .kh = 1, .kw = 3, .pads = { 4, 1, 4, 1 }, .residual = 1));
+    /* Winograd F(2x2,3x3): stride 1, one group, >= 256 channels in, >= 128 out */
+    conv_case("winograd", CS(.c = 256, .h = 13, .w = 11, .m = 128, .pads = { 1, 1, 1, 1 }));
+    conv_case("winograd", CS(.n = 2, .c = 260, .h = 9, .w = 10, .m = 130, .nobias = 1));
+    conv_case("winograd dilated", CS(.c = 256, .h = 17, .w = 15, .m = 128, .dh = 2, .pads = { 2, 2, 2, 2 }, .act = SEMSEG_ACT_RELU));
+    conv_case("winograd dilated", CS(.c = 257, .h = 20, .w = 19, .m = 129, .dh = 4, .dw = 3, .pads = { 4, 3, 4, 3 }, .residual = 1, .act = SEMSEG_ACT_RELU));
+    conv_case("winograd dilated", CS(.c = 256, .h = 33, .w = 33, .m = 128, .dh = 6, .pads = { 6, 6, 6, 6 }, .residual = 1, .alias = 1));
+    conv_case("winograd asym pads", CS(.c = 256, .h = 8, .w = 7, .m = 133, .pads = { 0, 2, 1, 0 }, .act = SEMSEG_ACT_CLIP));
+    conv_case("winograd deep", CS(.c = 600, .h = 30, .w = 29, .m = 128, .dh = 2, .pads = { 2, 2, 2, 2 }, .residual = 1));
+    conv_case("winograd many tiles", CS(.c = 256, .h = 40, .w = 38, .m = 128, .pads = { 1, 1, 1, 1 }));
     conv_case("dilation 12", CS(.c = 8, .h = 30, .w = 29, .m = 8, .dh = 12, .dw = 12, .pads = { 12, 12, 12, 12 }));
     conv_case("SAME_UPPER", CS(.c = 3, .h = 9, .w = 8, .m = 4, .sh = 2, .sw = 2, .kh = 4, .kw = 4, .auto_pad = "SAME_UPPER"));
     conv_case("SAME_LOWER", CS(.c = 3, .h = 9, .w = 8, .m = 4, .sh = 2, .sw = 2, .kh = 4, .kw = 4, .auto_pad = "SAME_LOWER"));
@@ -769,6 +792,154 @@ static void cat_cases(void)
     cat_case((catspec){ 2, 0, 2, { { 2, 3 }, { 4, 3 } }, { 6, 3 } });
 }
 
+/* ---- element-wise ---- */
+
+typedef struct ewspec { const char *op; int rank; int64_t a[4], b[4], o[4]; int binary; float alpha, beta; } ewspec;
+
+/* Index of output element i in an input of dims d (rank r), numpy style. */
+static int64_t ew_index(const int64_t *o, int rank, const int64_t *d, int r, int64_t i)
+{
+    int64_t idx = 0, stride = 1;
+    for (int k = rank - 1; k >= 0; k--) {
+        int64_t ok = i % o[k];
+        i /= o[k];
+        int kd = k - (rank - r);
+        if (kd < 0) continue;
+        if (d[kd] != 1) idx += ok * stride;
+        stride *= d[kd];
+    }
+    return idx;
+}
+
+static void ew_naive_cb(const tnode *t, const void *extra, float *y)
+{
+    const ewspec *s = extra;
+    int64_t n = semseg_numel(s->rank, s->o);
+    for (int64_t i = 0; i < n; i++) {
+        float a = tf(t, 0)[ew_index(s->o, s->rank, t->in_dims[0], t->in[0].rank, i)];
+        float b = s->binary ? tf(t, 1)[ew_index(s->o, s->rank, t->in_dims[1], t->in[1].rank, i)] : 0.0f;
+        double v;
+        if (!strcmp(s->op, "Add")) v = (double)a + b;
+        else if (!strcmp(s->op, "Sub")) v = (double)a - b;
+        else if (!strcmp(s->op, "Mul")) v = (double)a * b;
+        else if (!strcmp(s->op, "Div")) v = (double)a / b;
+        else if (!strcmp(s->op, "HardSigmoid")) v = fmax(0.0, fmin(1.0, (double)s->alpha * a + s->beta));
+        else if (!strcmp(s->op, "HardSwish")) v = a * fmax(0.0, fmin(1.0, a / 6.0 + 0.5));
+        else if (!strcmp(s->op, "Relu")) v = a > 0 ? a : 0;
+        else v = 1.0 / (1.0 + exp(-(double)a));
+        y[i] = (float)v;
+    }
+}
+
+static int ew_rank_of(const int64_t *d)
+{
+    int r = 0;
+    while (r < 4 && d[r]) r++;
+    return r;
+}
+
+static void ew_case(ewspec s, int expect)
+{
+    int ra = ew_rank_of(s.a), rb = ew_rank_of(s.b);
+    s.rank = ew_rank_of(s.o);
+    tnode *t = tn_new(s.op, 13, "eltwise %s [%lld %lld %lld %lld] rank %d by rank %d", s.op, (long long)s.o[0],
+                      (long long)s.o[1], (long long)s.o[2], (long long)s.o[3], ra, rb);
+    tn_in(t, SEMSEG_DTYPE_FLOAT, 0, ra, s.a, NULL);
+    if (s.binary) {
+        int bi = tn_in(t, SEMSEG_DTYPE_FLOAT, 0, rb, s.b, NULL);
+        if (!strcmp(s.op, "Div"))   /* keep divisors away from 0 */
+            for (int64_t i = 0; i < semseg_numel(rb, s.b); i++) ((float *)t->in_data[bi])[i] += 3.0f;
+    }
+    tn_out(t, s.rank, s.o);
+    if (!strcmp(s.op, "HardSigmoid")) { tn_float(t, "alpha", s.alpha); tn_float(t, "beta", s.beta); }
+    check(t, ew_naive_cb, &s, expect);
+}
+
+static void ew_cases(void)
+{
+    ew_case((ewspec){ "Add", 0, { 1, 8, 33, 31 }, { 1, 8, 33, 31 }, { 1, 8, 33, 31 }, 1, 0, 0 }, SEMSEG_SUPPORT_YES);
+    ew_case((ewspec){ "Mul", 0, { 1, 72, 65, 65 }, { 1, 72, 1, 1 }, { 1, 72, 65, 65 }, 1, 0, 0 }, SEMSEG_SUPPORT_YES);
+    ew_case((ewspec){ "Mul", 0, { 2, 5, 1, 1 }, { 2, 5, 7, 9 }, { 2, 5, 7, 9 }, 1, 0, 0 }, SEMSEG_SUPPORT_YES);
+    ew_case((ewspec){ "Sub", 0, { 1 }, { 3, 4, 5 }, { 3, 4, 5 }, 1, 0, 0 }, SEMSEG_SUPPORT_YES);
+    ew_case((ewspec){ "Div", 0, { 3, 4, 5 }, { 5 }, { 3, 4, 5 }, 1, 0, 0 }, SEMSEG_SUPPORT_YES);
+    ew_case((ewspec){ "Div", 0, { 4, 1 }, { 3, 4, 1 }, { 3, 4, 1 }, 1, 0, 0 }, SEMSEG_SUPPORT_YES);
+    /* [3,1,5] has two broadcast ranges: ref */
+    ew_case((ewspec){ "Add", 0, { 3, 1, 5 }, { 1, 4, 1 }, { 3, 4, 5 }, 1, 0, 0 }, SEMSEG_SUPPORT_NO);
+    ew_case((ewspec){ "HardSigmoid", 0, { 1, 16, 260, 261 }, { 0 }, { 1, 16, 260, 261 }, 0, 0.16666667f, 0.5f }, SEMSEG_SUPPORT_YES);
+    ew_case((ewspec){ "HardSigmoid", 0, { 2, 3, 4 }, { 0 }, { 2, 3, 4 }, 0, 0.3f, 0.1f }, SEMSEG_SUPPORT_YES);
+    ew_case((ewspec){ "HardSwish", 0, { 1, 16, 130, 129 }, { 0 }, { 1, 16, 130, 129 }, 0, 0, 0 }, SEMSEG_SUPPORT_YES);
+    ew_case((ewspec){ "Relu", 0, { 7, 9 }, { 0 }, { 7, 9 }, 0, 0, 0 }, SEMSEG_SUPPORT_YES);
+    ew_case((ewspec){ "Sigmoid", 0, { 1, 3, 40, 40 }, { 0 }, { 1, 3, 40, 40 }, 0, 0, 0 }, SEMSEG_SUPPORT_YES);
+    /* two separate broadcast ranges: left to ref */
+    ew_case((ewspec){ "Mul", 0, { 1, 4, 5, 6 }, { 1, 4, 1, 6 }, { 1, 4, 5, 6 }, 1, 0, 0 }, SEMSEG_SUPPORT_NO);
+}
+
+/* ---- pooling ---- */
+
+typedef struct poolspec { const char *op; int64_t n, c, h, w, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr; int ceil; } poolspec;
+
+static void pool_naive_cb(const tnode *t, const void *extra, float *y)
+{
+    const poolspec *s = extra;
+    const float *X = tf(t, 0);
+    int64_t oh = t->out_dims[2], ow = t->out_dims[3];
+    for (int64_t p = 0; p < s->n * s->c; p++)
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++) {
+                double acc = !strcmp(s->op, "MaxPool") ? -INFINITY : 0.0;
+                int64_t cnt = 0;
+                int global = !strcmp(s->op, "GlobalAveragePool");
+                int64_t kh = global ? s->h : s->kh, kw = global ? s->w : s->kw;
+                for (int64_t ky = 0; ky < kh; ky++)
+                    for (int64_t kx = 0; kx < kw; kx++) {
+                        int64_t iy = global ? ky : oy * s->sh - s->pt + ky * s->dh;
+                        int64_t ix = global ? kx : ox * s->sw - s->pl + kx * s->dw;
+                        if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w) continue;
+                        double v = X[(p * s->h + iy) * s->w + ix];
+                        if (!strcmp(s->op, "MaxPool")) acc = v > acc ? v : acc;
+                        else acc += v;
+                        cnt++;
+                    }
+                if (strcmp(s->op, "MaxPool")) acc /= (double)cnt;
+                y[(p * oh + oy) * ow + ox] = (float)acc;
+            }
+}
+
+static void pool_case(poolspec s)
+{
+    int64_t ekh = (s.kh - 1) * s.dh + 1, ekw = (s.kw - 1) * s.dw + 1;
+    int64_t nh = s.h + s.pt + s.pb - ekh, nw = s.w + s.pl + s.pr - ekw;
+    int64_t oh = (s.ceil ? (nh + s.sh - 1) / s.sh : nh / s.sh) + 1, ow = (s.ceil ? (nw + s.sw - 1) / s.sw : nw / s.sw) + 1;
+    /* ceil_mode: a window starting inside the bottom/right padding is dropped */
+    if (s.ceil && (oh - 1) * s.sh >= s.h + s.pt) oh--;
+    if (s.ceil && (ow - 1) * s.sw >= s.w + s.pl) ow--;
+    if (!strcmp(s.op, "GlobalAveragePool")) oh = ow = 1;
+    tnode *t = tn_new(s.op, 13, "pool %s %lldx%lld k%lldx%lld s%lld d%lld pads %lld,%lld,%lld,%lld%s", s.op,
+                      (long long)s.h, (long long)s.w, (long long)s.kh, (long long)s.kw, (long long)s.sh, (long long)s.dh,
+                      (long long)s.pt, (long long)s.pl, (long long)s.pb, (long long)s.pr, s.ceil ? " ceil" : "");
+    tn_inf(t, 0, 4, s.n, s.c, s.h, s.w);
+    int64_t od[4] = { s.n, s.c, oh, ow };
+    tn_out(t, 4, od);
+    if (strcmp(s.op, "GlobalAveragePool")) {
+        tn_ints(t, "kernel_shape", 2, s.kh, s.kw);
+        tn_ints(t, "strides", 2, s.sh, s.sw);
+        if (s.dh != 1 || s.dw != 1) tn_ints(t, "dilations", 2, s.dh, s.dw);
+        tn_ints(t, "pads", 4, s.pt, s.pl, s.pb, s.pr);
+        if (s.ceil) tn_int(t, "ceil_mode", 1);
+    }
+    check(t, pool_naive_cb, &s, SEMSEG_SUPPORT_YES);
+}
+
+static void pool_cases(void)
+{
+    pool_case((poolspec){ "MaxPool", 1, 64, 260, 259, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0 });   /* ResNet stem */
+    pool_case((poolspec){ "MaxPool", 2, 3, 9, 11, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1 });     /* ceil_mode, odd */
+    pool_case((poolspec){ "MaxPool", 1, 2, 10, 9, 3, 2, 1, 3, 2, 2, 2, 1, 0, 2, 0 });
+    pool_case((poolspec){ "AveragePool", 1, 3, 9, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0 });
+    pool_case((poolspec){ "AveragePool", 1, 3, 7, 7, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1 });
+    pool_case((poolspec){ "GlobalAveragePool", 2, 72, 65, 63, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0 });
+}
+
 /* ---- what blas must refuse ---- */
 
 static void refuse_cases(void)
@@ -820,6 +991,8 @@ int main(int argc, char **argv)
     mm_cases();
     rz_cases();
     cat_cases();
+    ew_cases();
+    pool_cases();
     refuse_cases();
     printf("%d of %d cases failed\n", g_fail, g_run);
     return g_fail ? 1 : 0;

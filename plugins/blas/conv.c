@@ -1,0 +1,655 @@
+/*
+ * Conv (2-D, NCHW, float32) on OpenBLAS.
+ *
+ * ONNX: Y[n,m,oy,ox] = B[m] + sum over c in m's group, ky, kx of
+ *   X[n,c, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw] * W[m,c',ky,kx]
+ * with zeros outside X. pads are [top, left, bottom, right]; auto_pad
+ * SAME_UPPER/SAME_LOWER put the odd pad at the end/start; VALID means none.
+ * The output dims come from shape inference, so only the leading pads matter.
+ *
+ * Three paths, chosen at load time:
+ *  - 1x1, stride 1, no pad: per group Y = W * X is one GEMM straight on the
+ *    input, no copy; the columns (pixels) are split between the threads.
+ *  - depthwise (one input channel per group): a direct loop per channel, since
+ *    a GEMM per group would be a 1-row GEMM.
+ *  - everything else: im2col in tiles of output rows (at least ~512 pixels,
+ *    so the GEMM stays wide) and, for deep layers, chunks of input channels
+ *    (accumulated with beta = 1), so a column buffer stays a few MB and never
+ *    becomes the whole 9x-the-input matrix. Each thread claims tiles, owns a
+ *    slice of the scratch buffer and calls OpenBLAS single-threaded (so the
+ *    im2col copies and the epilogue run in parallel too, not only the GEMM).
+ * Bias, a residual Add and Relu/Clip are applied to each tile right after its
+ * GEMM. A residual that shares memory with Y is folded in as GEMM's beta = 1.
+ *
+ * Dead taps: a kernel tap (ky, kx) that reads only padding for every output
+ * pixel (DeepLab's ASPP at rate 24 or 36 on a 33x33 map) is dropped from K
+ * at load, with the weights repacked without it; when only the centre tap
+ * survives, the layer is a 1x1 GEMM. When taps are dead only for some output
+ * rows (rate 12/24 on a 33x33 map: the top taps read padding above row 12),
+ * the "banded" path cuts the output into row tiles with a constant set of
+ * live taps and runs GEMMs over those taps only, with the weights repacked
+ * tap-major ([m][tap][c]) so that any run of taps is one contiguous block of
+ * K. It pays for itself when it skips at least 15% of the work.
+ *
+ * Winograd: stride-1 3x3 layers with >= 256 input channels (the dilated
+ * ResNet-50's layer3/4, DeepLab's ASPP, FCN's head) go to conv_winograd.c,
+ * F(2x2, 3x3) on 16 GEMMs, 2.25x fewer multiplies, when it beats the
+ * (banded) im2col count; see conv_prefer_winograd.
+ *
+ * Weights: ONNX's [M][C/group][kh][kw] is already the row-major M x K matrix
+ * every path wants, so "packing" is the identity and we do not keep a second
+ * copy: the run uses the constant weight tensor the host passes (a copy of a
+ * ResNet-50's weights would double the resident memory for nothing).
+ */
+#include <string.h>
+
+#include <cblas.h>
+
+#include "blas.h"
+
+/* Column-buffer bytes per thread we aim for. A tile has at least
+ * CONV_MIN_TILE_COLS pixels (a narrower GEMM repacks the weights too often);
+ * deeper layers are then cut into channel chunks of at least
+ * CONV_MIN_CHUNK_K rows of K to fit. */
+#define CONV_TILE_BYTES ((size_t)4 << 20)
+#define CONV_MIN_TILE_COLS 512
+#define CONV_MIN_CHUNK_K 256
+
+enum { CONV_GEMM_1X1, CONV_IM2COL, CONV_DEPTHWISE, CONV_WINOGRAD };
+
+typedef struct conv_state {
+    int kind;
+    int threads;
+    int64_t n, c, h, w;        /* input */
+    int64_t m, oh, ow;         /* output */
+    int64_t kh, kw, sh, sw, dh, dw, pt, pl;
+    int64_t group, cg, mg, k;  /* channels per group in/out, K = cg*kh*kw */
+    int64_t tiles;             /* im2col: row tiles per (image, group) */
+    int64_t tile_rows;         /* im2col: most output rows in one tile */
+    int64_t cchunk;            /* im2col: input channels per GEMM */
+    int64_t nt;                /* live kernel taps */
+    int32_t *taps;             /* their indices ky*kw + kx */
+    int64_t wk;                /* row length of the weight matrix in use: cg * nt */
+    float *packed;             /* weights without dead taps, or NULL: use W as given */
+    /* banded path */
+    int banded;
+    float *tmaj;               /* [m][nt][cg] */
+    int64_t nbt;               /* tiles */
+    int64_t *bt_oy0, *bt_rows; /* first output row and row count of each tile */
+    int32_t *bt_t0, *bt_t1;    /* live taps [t0, t1) of each tile (indices into taps) */
+    int64_t tpc;               /* taps per GEMM */
+    blas_wino *wino;           /* Winograd path */
+    float *bias;               /* [m] or NULL */
+    blas_epilogue epi;
+    int bias_input;            /* input index of B, or -1 */
+    char name[96];             /* for error lines; the node may not outlive us */
+} conv_state;
+
+static int conv_attr_pair(const semseg_node_info *n, const char *name, int64_t def,
+                          int64_t *a, int64_t *b)
+{
+    const int64_t *v;
+    int64_t cnt = semseg_attr_ints(n, name, &v);
+    if (cnt < 0) { *a = *b = def; return 1; }
+    if (cnt != 2) return 0;
+    *a = v[0];
+    *b = v[1];
+    return 1;
+}
+
+static semseg_support conv_supports(const blas_ctx *ctx, const semseg_node_info *n)
+{
+    (void)ctx;
+    if (n->n_inputs < 2 || n->n_outputs != 1) return SEMSEG_SUPPORT_NO;
+    if (!blas_all_float(n, 4) || n->inputs[0].rank != 4 || n->inputs[1].rank != 4)
+        return SEMSEG_SUPPORT_NO;
+    if (!n->inputs[1].data) return SEMSEG_SUPPORT_NO;           /* weights must be constant */
+    blas_epilogue e;
+    int fused = blas_epilogue_from_node(n, 2, &e);
+    int bias_in = 2;
+    if (fused && e.residual == 2) bias_in = -1;
+    if (bias_in >= 0 && semseg_input_present(n, bias_in) &&
+        (!n->inputs[bias_in].data || n->inputs[bias_in].rank != 1))
+        return SEMSEG_SUPPORT_NO;
+    int64_t a, b;
+    if (!conv_attr_pair(n, "strides", 1, &a, &b) || a < 1 || b < 1) return SEMSEG_SUPPORT_NO;
+    if (!conv_attr_pair(n, "dilations", 1, &a, &b) || a < 1 || b < 1) return SEMSEG_SUPPORT_NO;
+    const int64_t *p;
+    int64_t np = semseg_attr_ints(n, "pads", &p);
+    if (np >= 0 && np != 4) return SEMSEG_SUPPORT_NO;
+    int64_t g = semseg_attr_int(n, "group", 1);
+    const int64_t *xd = n->inputs[0].dims, *wd = n->inputs[1].dims;
+    if (g < 1 || xd[1] % g || wd[0] % g || wd[1] * g != xd[1]) return SEMSEG_SUPPORT_NO;
+    return fused ? SEMSEG_SUPPORT_FUSED : SEMSEG_SUPPORT_YES;
+}
+
+/* Chooses row tiles and channel chunks for the im2col path. */
+static void conv_plan_tiles(conv_state *s)
+{
+    const int64_t kk = s->nt;
+    int64_t cols = (int64_t)(CONV_TILE_BYTES / sizeof(float)) / s->wk;
+    if (cols < CONV_MIN_TILE_COLS) cols = CONV_MIN_TILE_COLS;
+    int64_t tiles = s->oh * s->ow / cols;
+    if (tiles < 1) tiles = 1;
+    /* with one image and one group, a multiple of the threads keeps all busy */
+    if (s->n * s->group < s->threads) tiles = (tiles + s->threads - 1) / s->threads * s->threads;
+    if (tiles > s->oh) tiles = s->oh;
+    s->tiles = tiles;
+    s->tile_rows = (s->oh + tiles - 1) / tiles;
+    int64_t ncols = s->tile_rows * s->ow;
+    int64_t cc = (int64_t)(CONV_TILE_BYTES / sizeof(float)) / (kk * ncols);
+    if (cc * kk < CONV_MIN_CHUNK_K) cc = (CONV_MIN_CHUNK_K + kk - 1) / kk;
+    if (cc > s->cg) cc = s->cg;
+    int64_t chunks = (s->cg + cc - 1) / cc;
+    s->cchunk = (s->cg + chunks - 1) / chunks;     /* even chunks */
+}
+
+/* True when tap offset `off` (= k*d - pad) reads inside [0, in) for some
+ * output index o in [0, out): 0 <= o*stride + off < in. */
+static int conv_tap_live(int64_t off, int64_t stride, int64_t in, int64_t out)
+{
+    int64_t lo = off >= 0 ? 0 : (-off + stride - 1) / stride;   /* first o inside */
+    return lo < out && lo * stride + off < in;
+}
+
+/* Finds the live taps; repacks the weights without the dead ones. */
+static semseg_status conv_find_taps(conv_state *s, const float *w)
+{
+    const int64_t kk = s->kh * s->kw;
+    s->taps = malloc((size_t)kk * sizeof(int32_t));
+    if (!s->taps) return SEMSEG_STATUS_NO_MEMORY;
+    s->nt = 0;
+    for (int64_t ky = 0; ky < s->kh; ky++)
+        for (int64_t kx = 0; kx < s->kw; kx++)
+            if (conv_tap_live(ky * s->dh - s->pt, s->sh, s->h, s->oh) &&
+                conv_tap_live(kx * s->dw - s->pl, s->sw, s->w, s->ow))
+                s->taps[s->nt++] = (int32_t)(ky * s->kw + kx);
+    if (s->nt == 0) s->taps[s->nt++] = 0;   /* all padding: keep one tap, it reads zeros */
+    s->wk = s->cg * s->nt;
+    if (s->nt == kk) return SEMSEG_STATUS_OK;
+    s->packed = malloc((size_t)(s->m * s->wk) * sizeof(float));
+    if (!s->packed) return SEMSEG_STATUS_NO_MEMORY;
+    for (int64_t m = 0; m < s->m; m++)
+        for (int64_t c = 0; c < s->cg; c++)
+            for (int64_t t = 0; t < s->nt; t++)
+                s->packed[m * s->wk + c * s->nt + t] = w[(m * s->cg + c) * kk + s->taps[t]];
+    return SEMSEG_STATUS_OK;
+}
+
+/* Output rows [lo, hi) for which kernel row ky reads inside the input. */
+static void conv_ky_rows(const conv_state *s, int64_t ky, int64_t *lo, int64_t *hi)
+{
+    int64_t off = ky * s->dh - s->pt;       /* iy = oy*sh + off */
+    *lo = off >= 0 ? 0 : (-off + s->sh - 1) / s->sh;
+    *hi = s->h - off <= 0 ? 0 : (s->h - off + s->sh - 1) / s->sh;
+    if (*hi > s->oh) *hi = s->oh;
+    if (*lo > *hi) *lo = *hi;
+}
+
+static int conv_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Plans the banded path; returns 0 (nothing allocated that matters) when it
+ * would not skip enough work, -1 on OOM, 1 when s is set up for it. */
+static int conv_plan_bands(conv_state *s, const float *w)
+{
+    if (s->cg < 64) return 0;                 /* per-tap GEMMs would be too thin */
+    int64_t nb = 2 + 2 * s->kh, *cut = malloc((size_t)nb * sizeof(int64_t));
+    if (!cut) return -1;
+    int64_t k = 0;
+    cut[k++] = 0;
+    cut[k++] = s->oh;
+    for (int64_t ky = 0; ky < s->kh; ky++) conv_ky_rows(s, ky, &cut[k], &cut[k + 1]), k += 2;
+    qsort(cut, (size_t)k, sizeof(int64_t), conv_cmp_i64);
+    int64_t rows_per = (CONV_MIN_TILE_COLS + s->ow - 1) / s->ow;
+    /* count tiles: each band split into pieces of at most rows_per rows */
+    int64_t nt = 0;
+    for (int64_t i = 0; i + 1 < k; i++)
+        if (cut[i + 1] > cut[i]) nt += (cut[i + 1] - cut[i] + rows_per - 1) / rows_per;
+    s->bt_oy0 = malloc((size_t)nt * sizeof(int64_t));
+    s->bt_rows = malloc((size_t)nt * sizeof(int64_t));
+    s->bt_t0 = malloc((size_t)nt * sizeof(int32_t));
+    s->bt_t1 = malloc((size_t)nt * sizeof(int32_t));
+    if (!s->bt_oy0 || !s->bt_rows || !s->bt_t0 || !s->bt_t1) { free(cut); return -1; }
+    int64_t work = 0, maxrows = 1, t = 0;
+    for (int64_t i = 0; i + 1 < k; i++) {
+        int64_t len = cut[i + 1] - cut[i];
+        if (len <= 0) continue;
+        int64_t pieces = (len + rows_per - 1) / rows_per;
+        for (int64_t p = 0; p < pieces; p++, t++) {
+            int64_t oy0 = cut[i] + p * len / pieces, r = cut[i] + (p + 1) * len / pieces - oy0;
+            s->bt_oy0[t] = oy0;
+            s->bt_rows[t] = r;
+            if (r > maxrows) maxrows = r;
+            int32_t t0 = -1, t1 = -1;
+            for (int32_t ti = 0; ti < (int32_t)s->nt; ti++) {
+                int64_t lo, hi;
+                conv_ky_rows(s, s->taps[ti] / s->kw, &lo, &hi);
+                if (oy0 < hi && oy0 + r > lo) {   /* live somewhere in this tile (so in all of it) */
+                    if (t0 < 0) t0 = ti;
+                    t1 = ti + 1;
+                }
+            }
+            if (t0 < 0) t0 = t1 = 0;
+            s->bt_t0[t] = t0;
+            s->bt_t1[t] = t1;
+            work += r * (t1 - t0);
+        }
+    }
+    free(cut);
+    s->nbt = nt;
+    if (work > s->oh * s->nt * 85 / 100) return 0;
+    s->tmaj = malloc((size_t)(s->m * s->nt * s->cg) * sizeof(float));
+    if (!s->tmaj) return -1;
+    const int64_t kk = s->kh * s->kw;
+    for (int64_t m = 0; m < s->m; m++)
+        for (int64_t ti = 0; ti < s->nt; ti++)
+            for (int64_t c = 0; c < s->cg; c++)
+                s->tmaj[(m * s->nt + ti) * s->cg + c] = w[(m * s->cg + c) * kk + s->taps[ti]];
+    s->tile_rows = maxrows;
+    s->tpc = (int64_t)(CONV_TILE_BYTES / sizeof(float)) / (s->cg * maxrows * s->ow);
+    if (s->tpc < 1) s->tpc = 1;
+    if (s->tpc > s->nt) s->tpc = s->nt;
+    s->banded = 1;
+    return 1;
+}
+
+/* Winograd F(2x2,3x3) does 16 multiplies per 2x2 output tile (per channel
+ * pair) where im2col does 9 per output and the banded path skips the rows a
+ * tap never reaches; with a large dilation on a small map many tiles are half
+ * empty, so compare the two counts (Winograd's with 25% for its transforms).
+ * Below ~256 channels the transforms cost more than they save (measured on
+ * the 64- and 128-channel layers of ResNet-50). */
+static int conv_prefer_winograd(const conv_state *s)
+{
+    if (s->kh != 3 || s->kw != 3 || s->sh != 1 || s->sw != 1 || s->group != 1 || s->c < 256 || s->m < 128)
+        return 0;
+    int64_t direct = 0;
+    for (int64_t ky = 0; ky < 3; ky++) {
+        int64_t lo, hi;
+        conv_ky_rows(s, ky, &lo, &hi);
+        direct += (hi - lo) * s->ow * 3;
+    }
+    int64_t wino = 16 * blas_wino_tiles(s->oh, s->dh) * blas_wino_tiles(s->ow, s->dw);
+    return wino + wino / 4 < direct;
+}
+
+static void conv_destroy(void *state);
+
+static semseg_status conv_create(const blas_ctx *ctx, const semseg_node_info *n, void **out,
+                                 size_t *scratch_bytes, char *err)
+{
+    if (conv_supports(ctx, n) == SEMSEG_SUPPORT_NO)
+        return blas_fail(err, SEMSEG_STATUS_UNSUPPORTED, "Conv '%s': not a 2-D float Conv with constant weights", n->name);
+    conv_state *s = calloc(1, sizeof *s);
+    if (!s) return blas_fail(err, SEMSEG_STATUS_NO_MEMORY, "Conv '%s': out of memory", n->name);
+    snprintf(s->name, sizeof s->name, "%s", n->name);
+    s->threads = ctx->threads;
+    blas_epilogue_from_node(n, 2, &s->epi);
+    s->bias_input = (s->epi.residual == 2) ? -1 : 2;
+    const int64_t *xd = n->inputs[0].dims, *wd = n->inputs[1].dims, *yd = n->outputs[0].dims;
+    s->n = xd[0]; s->c = xd[1]; s->h = xd[2]; s->w = xd[3];
+    s->m = yd[1]; s->oh = yd[2]; s->ow = yd[3];
+    s->kh = wd[2]; s->kw = wd[3];
+    s->group = semseg_attr_int(n, "group", 1);
+    s->cg = s->c / s->group;
+    s->mg = s->m / s->group;
+    s->k = s->cg * s->kh * s->kw;
+    conv_attr_pair(n, "strides", 1, &s->sh, &s->sw);
+    conv_attr_pair(n, "dilations", 1, &s->dh, &s->dw);
+    const char *ap = semseg_attr_string(n, "auto_pad", "NOTSET");
+    if (strcmp(ap, "SAME_UPPER") == 0 || strcmp(ap, "SAME_LOWER") == 0) {
+        int64_t th = (s->oh - 1) * s->sh + (s->kh - 1) * s->dh + 1 - s->h;
+        int64_t tw = (s->ow - 1) * s->sw + (s->kw - 1) * s->dw + 1 - s->w;
+        if (th < 0) th = 0;
+        if (tw < 0) tw = 0;
+        int lower = ap[5] == 'L';
+        s->pt = lower ? (th + 1) / 2 : th / 2;
+        s->pl = lower ? (tw + 1) / 2 : tw / 2;
+    } else if (strcmp(ap, "VALID") != 0) {
+        const int64_t *p;
+        if (semseg_attr_ints(n, "pads", &p) == 4) { s->pt = p[0]; s->pl = p[1]; }
+    }
+    if (wd[0] != yd[1] || yd[0] != xd[0]) {
+        free(s);
+        return blas_fail(err, SEMSEG_STATUS_MODEL, "Conv '%s': W has %lld filters but Y has %lld channels",
+                         n->name, (long long)wd[0], (long long)yd[1]);
+    }
+
+    if (s->bias_input >= 0 && semseg_input_present(n, s->bias_input)) {
+        int64_t nb = n->inputs[s->bias_input].dims[0];
+        if (nb != yd[1]) {
+            free(s);
+            return blas_fail(err, SEMSEG_STATUS_MODEL, "Conv '%s': B has %lld entries, expected %lld",
+                             n->name, (long long)nb, (long long)yd[1]);
+        }
+        s->bias = blas_copy_floats(n->inputs[s->bias_input].data, s->m);
+        if (!s->bias) {
+            free(s);
+            return blas_fail(err, SEMSEG_STATUS_NO_MEMORY, "Conv '%s': out of memory copying B", n->name);
+        }
+    }
+
+    s->wk = s->k;
+    if (s->cg == 1 && s->group > 1) {
+        s->kind = CONV_DEPTHWISE;
+        *out = s;
+        return SEMSEG_STATUS_OK;
+    }
+    if (conv_find_taps(s, n->inputs[1].data) != SEMSEG_STATUS_OK) {
+        conv_destroy(s);
+        return blas_fail(err, SEMSEG_STATUS_NO_MEMORY, "Conv '%s': out of memory packing weights", n->name);
+    }
+    int64_t t = s->taps[0], ky = t / s->kw, kx = t % s->kw;
+    if (s->nt == 1 && ky * s->dh == s->pt && kx * s->dw == s->pl && s->sh == 1 && s->sw == 1 &&
+        s->oh == s->h && s->ow == s->w) {
+        s->kind = CONV_GEMM_1X1;   /* a true 1x1, or one whose other taps read only padding */
+    } else if (conv_prefer_winograd(s)) {
+        s->kind = CONV_WINOGRAD;
+        s->wino = blas_wino_create(n->inputs[1].data, s->m, s->c, s->h, s->w, s->oh, s->ow, s->dh, s->dw,
+                                   s->pt, s->pl, s->threads, scratch_bytes);
+        if (!s->wino) {
+            conv_destroy(s);
+            return blas_fail(err, SEMSEG_STATUS_NO_MEMORY, "Conv '%s': out of memory transforming weights", n->name);
+        }
+        free(s->packed);   /* the transformed weights replace any repacking */
+        s->packed = NULL;
+    } else {
+        s->kind = CONV_IM2COL;
+        int b = conv_plan_bands(s, n->inputs[1].data);
+        if (b < 0) {
+            conv_destroy(s);
+            return blas_fail(err, SEMSEG_STATUS_NO_MEMORY, "Conv '%s': out of memory packing weights", n->name);
+        }
+        if (b > 0) {
+            free(s->packed);   /* the tap-major copy replaces it */
+            s->packed = NULL;
+            *scratch_bytes = (size_t)s->threads * (size_t)(s->tpc * s->cg * s->tile_rows * s->ow) * sizeof(float);
+        } else {
+            conv_plan_tiles(s);
+            *scratch_bytes = (size_t)s->threads * (size_t)(s->cchunk * s->nt * s->tile_rows * s->ow) * sizeof(float);
+        }
+    }
+    *out = s;
+    return SEMSEG_STATUS_OK;
+}
+
+/* ---- im2col tile ---- */
+
+/* Fills one row of the column matrix: tap `tap` (ky*kw + kx) of input
+ * channel xc for output rows [oy0, oy0+rows), zeros where it reads padding. */
+static void conv_im2col_row(const conv_state *s, const float *xc, int64_t tap, int64_t oy0, int64_t rows,
+                            float *dst)
+{
+    const int64_t ow = s->ow, ky = tap / s->kw, kx = tap % s->kw;
+    /* valid ox: 0 <= ox*sw - pl + kx*dw < w */
+    int64_t off = kx * s->dw - s->pl;
+    int64_t lo = off >= 0 ? 0 : (-off + s->sw - 1) / s->sw;
+    int64_t hi = s->w - off <= 0 ? 0 : (s->w - off + s->sw - 1) / s->sw;
+    if (hi > ow) hi = ow;
+    if (lo > hi) lo = hi;
+    for (int64_t r = 0; r < rows; r++, dst += ow) {
+        int64_t iy = (oy0 + r) * s->sh - s->pt + ky * s->dh;
+        if (iy < 0 || iy >= s->h) {
+            memset(dst, 0, (size_t)ow * sizeof(float));
+            continue;
+        }
+        const float *src = xc + iy * s->w + off;
+        if (lo > 0) memset(dst, 0, (size_t)lo * sizeof(float));
+        if (s->sw == 1) {
+            memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
+        } else {
+            for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox * s->sw];
+        }
+        if (hi < ow) memset(dst + hi, 0, (size_t)(ow - hi) * sizeof(float));
+    }
+}
+
+/* Fills col[cc*kh*kw][rows*ow] for output rows [oy0, oy0+rows) and the cc
+ * input channels starting at x. */
+static void conv_im2col(const conv_state *s, const float *x, int64_t cc, int64_t oy0, int64_t rows, float *col)
+{
+    const int64_t ow = s->ow, ncols = rows * ow;
+    for (int64_t c = 0; c < cc; c++) {
+        const float *xc = x + c * s->h * s->w;
+        for (int64_t ti = 0; ti < s->nt; ti++) {
+            conv_im2col_row(s, xc, s->taps[ti], oy0, rows, col + (c * s->nt + ti) * ncols);
+        }
+    }
+}
+
+typedef struct conv_job {
+    const conv_state *s;
+    const float *weight;    /* [m][cg*kh*kw], the constant input */
+    const float *x;
+    float *y;
+    const float *res;       /* residual not yet in y, or NULL */
+    int res_in_y;           /* residual already in y (aliased): beta = 1 */
+    float *scratch;
+    int64_t chunk;          /* 1x1: columns per task */
+} conv_job;
+
+static void conv_im2col_task(void *arg, int64_t begin, int64_t end, int worker)
+{
+    const conv_job *j = arg;
+    const conv_state *s = j->s;
+    const int64_t ohw = s->oh * s->ow;
+    const int64_t kk = s->nt, hw = s->h * s->w;
+    float *col = j->scratch + (size_t)worker * (size_t)(s->cchunk * kk * s->tile_rows * s->ow);
+    for (int64_t t = begin; t < end; t++) {
+        int64_t img = t / (s->group * s->tiles);
+        int64_t g = (t / s->tiles) % s->group;
+        int64_t tile = t % s->tiles;
+        int64_t oy0 = tile * s->oh / s->tiles, rows = (tile + 1) * s->oh / s->tiles - oy0;
+        const float *x = j->x + (img * s->c + g * s->cg) * hw;
+        int64_t ybase = (img * s->m + g * s->mg) * ohw + oy0 * s->ow;
+        float *y = j->y + ybase;
+        int64_t ncols = rows * s->ow;
+        const float *w = j->weight + g * s->mg * s->wk;
+        for (int64_t c0 = 0; c0 < s->cg; c0 += s->cchunk) {
+            int64_t cc = s->cg - c0 < s->cchunk ? s->cg - c0 : s->cchunk;
+            conv_im2col(s, x + c0 * hw, cc, oy0, rows, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->mg, (int)ncols, (int)(cc * kk),
+                        1.0f, w + c0 * kk, (int)s->wk, col, (int)ncols,
+                        (c0 > 0 || j->res_in_y) ? 1.0f : 0.0f, y, (int)ohw);
+        }
+        blas_epilogue_apply(&s->epi, y, ohw, s->mg, ncols, s->bias ? s->bias + g * s->mg : NULL,
+                            j->res ? j->res + ybase : NULL, ohw);
+    }
+}
+
+static void conv_banded_task(void *arg, int64_t begin, int64_t end, int worker)
+{
+    const conv_job *j = arg;
+    const conv_state *s = j->s;
+    const int64_t ohw = s->oh * s->ow, hw = s->h * s->w;
+    float *col = j->scratch + (size_t)worker * (size_t)(s->tpc * s->cg * s->tile_rows * s->ow);
+    for (int64_t t = begin; t < end; t++) {
+        int64_t img = t / (s->group * s->nbt);
+        int64_t g = (t / s->nbt) % s->group;
+        int64_t tile = t % s->nbt;
+        int64_t oy0 = s->bt_oy0[tile], ncols = s->bt_rows[tile] * s->ow;
+        const float *x = j->x + (img * s->c + g * s->cg) * hw;
+        int64_t ybase = (img * s->m + g * s->mg) * ohw + oy0 * s->ow;
+        float *y = j->y + ybase;
+        const float *w = s->tmaj + g * s->mg * s->nt * s->cg;
+        int first = !j->res_in_y;
+        for (int64_t t0 = s->bt_t0[tile]; t0 < s->bt_t1[tile]; t0 += s->tpc) {
+            int64_t tc = s->bt_t1[tile] - t0 < s->tpc ? s->bt_t1[tile] - t0 : s->tpc;
+            for (int64_t ti = 0; ti < tc; ti++)
+                for (int64_t c = 0; c < s->cg; c++)
+                    conv_im2col_row(s, x + c * hw, s->taps[t0 + ti], oy0, s->bt_rows[tile],
+                                    col + (ti * s->cg + c) * ncols);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->mg, (int)ncols, (int)(tc * s->cg),
+                        1.0f, w + t0 * s->cg, (int)(s->nt * s->cg), col, (int)ncols,
+                        first ? 0.0f : 1.0f, y, (int)ohw);
+            first = 0;
+        }
+        if (first)   /* every tap reads padding here: the convolution is 0 */
+            for (int64_t m = 0; m < s->mg; m++) memset(y + m * ohw, 0, (size_t)ncols * sizeof(float));
+        blas_epilogue_apply(&s->epi, y, ohw, s->mg, ncols, s->bias ? s->bias + g * s->mg : NULL,
+                            j->res ? j->res + ybase : NULL, ohw);
+    }
+}
+
+static void conv_1x1_task(void *arg, int64_t begin, int64_t end, int worker)
+{
+    (void)worker;
+    const conv_job *j = arg;
+    const conv_state *s = j->s;
+    const int64_t hw = s->h * s->w;
+    const int64_t per = (hw + j->chunk - 1) / j->chunk;   /* chunks per (image, group) */
+    for (int64_t t = begin; t < end; t++) {
+        int64_t img = t / (s->group * per);
+        int64_t g = (t / per) % s->group;
+        int64_t c0 = (t % per) * j->chunk;
+        int64_t ncols = hw - c0 < j->chunk ? hw - c0 : j->chunk;
+        const float *x = j->x + (img * s->c + g * s->cg) * hw + c0;
+        int64_t ybase = (img * s->m + g * s->mg) * hw + c0;
+        float *y = j->y + ybase;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->mg, (int)ncols, (int)s->cg,
+                    1.0f, j->weight + g * s->mg * s->wk, (int)s->wk, x, (int)hw,
+                    j->res_in_y ? 1.0f : 0.0f, y, (int)hw);
+        blas_epilogue_apply(&s->epi, y, hw, s->mg, ncols, s->bias ? s->bias + g * s->mg : NULL,
+                            j->res ? j->res + ybase : NULL, hw);
+    }
+}
+
+/* ---- depthwise ---- */
+
+static void conv_dw_channel(const conv_state *s, const float *x, const float *wk, float bias,
+                            const float *res, float *y)
+{
+    for (int64_t oy = 0; oy < s->oh; oy++) {
+        float *yr = y + oy * s->ow;
+        if (res) {
+            const float *rr = res + oy * s->ow;
+            for (int64_t ox = 0; ox < s->ow; ox++) yr[ox] = rr[ox] + bias;
+        } else {
+            for (int64_t ox = 0; ox < s->ow; ox++) yr[ox] = bias;
+        }
+        for (int64_t ky = 0; ky < s->kh; ky++) {
+            int64_t iy = oy * s->sh - s->pt + ky * s->dh;
+            if (iy < 0 || iy >= s->h) continue;
+            const float *xr = x + iy * s->w;
+            for (int64_t kx = 0; kx < s->kw; kx++) {
+                const float wv = wk[ky * s->kw + kx];
+                int64_t off = kx * s->dw - s->pl;
+                int64_t lo = off >= 0 ? 0 : (-off + s->sw - 1) / s->sw;
+                int64_t hi = s->w - off <= 0 ? 0 : (s->w - off + s->sw - 1) / s->sw;
+                if (hi > s->ow) hi = s->ow;
+                const float *src = xr + off;
+                if (s->sw == 1) {
+                    for (int64_t ox = lo; ox < hi; ox++) yr[ox] += wv * src[ox];
+                } else {
+                    const int64_t sw = s->sw;
+                    for (int64_t ox = lo; ox < hi; ox++) yr[ox] += wv * src[ox * sw];
+                }
+            }
+        }
+    }
+}
+
+static void conv_dw_task(void *arg, int64_t begin, int64_t end, int worker)
+{
+    (void)worker;
+    const conv_job *j = arg;
+    const conv_state *s = j->s;
+    const int64_t ohw = s->oh * s->ow, mult = s->mg;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t img = t / s->m, m = t % s->m;
+        const float *x = j->x + (img * s->c + m / mult) * s->h * s->w;
+        float *y = j->y + t * ohw;
+        /* an aliased residual is read before each row is overwritten */
+        const float *res = j->res_in_y ? y : (j->res ? j->res + t * ohw : NULL);
+        conv_dw_channel(s, x, j->weight + m * s->kh * s->kw, s->bias ? s->bias[m] : 0.0f, res, y);
+        blas_epilogue_apply(&s->epi, y, s->ow, s->oh, s->ow, NULL, NULL, 0);
+    }
+}
+
+static semseg_status conv_run(void *state, const semseg_tensor *in, int32_t n_in,
+                              const semseg_tensor *out, int32_t n_out, void *scratch, char *err)
+{
+    const conv_state *s = state;
+    (void)n_out;
+    const semseg_tensor *xt = &in[0];
+    if (xt->rank != 4 || xt->dims[0] != s->n || xt->dims[1] != s->c || xt->dims[2] != s->h ||
+        xt->dims[3] != s->w)
+        return blas_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT,
+                         "Conv '%s': input 0 dims differ from the ones the kernel was created for", s->name);
+    if (n_in < 2 || in[1].rank != 4 || in[1].dims[0] != s->m || semseg_numel(4, in[1].dims) != s->m * s->k)
+        return blas_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT, "Conv '%s': input 1 (W) has other dims than at load", s->name);
+    conv_job j = { s, s->packed ? s->packed : semseg_tensor_data(&in[1]), semseg_tensor_data(xt), semseg_tensor_data(&out[0]), NULL, 0,
+                   scratch, 0 };
+    if (s->epi.residual >= 0) {
+        if (s->epi.residual >= n_in)
+            return blas_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT, "Conv '%s': residual input %d missing",
+                             s->name, s->epi.residual);
+        const float *r = semseg_tensor_data(&in[s->epi.residual]);
+        if (r == j.y) j.res_in_y = 1; else j.res = r;
+    }
+    switch (s->kind) {
+    case CONV_GEMM_1X1: {
+        int64_t hw = s->h * s->w;
+        /* two column blocks per thread, each one GEMM on its own slice: every
+         * block repacks the whole weight matrix, so more blocks cost more
+         * (measured: 4 per thread lose ~10% on ResNet's 1024x2048 layers) */
+        int64_t chunk = (hw + 2 * s->threads - 1) / (2 * s->threads);
+        if (chunk < CONV_MIN_TILE_COLS) chunk = CONV_MIN_TILE_COLS;
+        if (chunk > hw) chunk = hw;
+        j.chunk = chunk;
+        blas_gemm_threads(1);
+        blas_parallel_for(s->threads, s->n * s->group * ((hw + chunk - 1) / chunk), 1, conv_1x1_task, &j);
+        break;
+    }
+    case CONV_IM2COL:
+        if (!scratch)
+            return blas_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT, "Conv '%s': no scratch buffer", s->name);
+        blas_gemm_threads(1);
+        if (s->banded)
+            blas_parallel_for(s->threads, s->n * s->group * s->nbt, 1, conv_banded_task, &j);
+        else
+            blas_parallel_for(s->threads, s->n * s->group * s->tiles, 1, conv_im2col_task, &j);
+        break;
+    case CONV_WINOGRAD:
+        if (!scratch)
+            return blas_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT, "Conv '%s': no scratch buffer", s->name);
+        for (int64_t img = 0; img < s->n; img++) {
+            int64_t xo = img * s->c * s->h * s->w, yo = img * s->m * s->oh * s->ow;
+            blas_wino_run(s->wino, j.x + xo, j.y + yo, s->bias, j.res ? j.res + yo : NULL, j.res_in_y, &s->epi,
+                          scratch);
+        }
+        break;
+    default:
+        blas_parallel_for(s->threads, s->n * s->m, 0, conv_dw_task, &j);
+        break;
+    }
+    return SEMSEG_STATUS_OK;
+}
+
+static void conv_destroy(void *state)
+{
+    conv_state *s = state;
+    if (!s) return;
+    free(s->bias);
+    free(s->taps);
+    free(s->packed);
+    free(s->tmaj);
+    blas_wino_destroy(s->wino);
+    free(s->bt_oy0);
+    free(s->bt_rows);
+    free(s->bt_t0);
+    free(s->bt_t1);
+    free(s);
+}
+
+const blas_op blas_op_conv = {
+    /* .op       = */ "Conv",
+    /* .supports = */ conv_supports,
+    /* .create   = */ conv_create,
+    /* .run      = */ conv_run,
+    /* .destroy  = */ conv_destroy,
+};
