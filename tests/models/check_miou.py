@@ -2,10 +2,10 @@
 
     check_miou.py CLI MODEL REFERENCE_JSON DATA_DIR WORKDIR
 
-Normalizes the shipped val scenes (DATA_DIR/val_subset_images.npy, uint8
+Normalizes the shipped val scenes (DATA_DIR/val_subset.npz: images, uint8
 N x H x W x 3) with the mean/std recorded in REFERENCE_JSON, runs them through
 `semseg-onnx run` in batches, takes the argmax, and compares the mIoU against
-the labels (val_subset_labels.npy) with PyTorch's figure recorded at export
+the labels (labels in the same file) with PyTorch's figure recorded at export
 (models/release.py): they must agree to 3 decimals (|d| < 5e-4).
 """
 import json
@@ -26,8 +26,8 @@ def main():
     with open(ref_json) as f:
         ref = json.load(f)
     entry = ref["models"][os.path.basename(model)]
-    images = np.load(os.path.join(data, "val_subset_images.npy"))
-    labels = np.load(os.path.join(data, "val_subset_labels.npy"))
+    with np.load(os.path.join(data, "val_subset.npz")) as z:
+        images, labels = z["images"], z["labels"]
     n_cls = len(ref["classes"])
     conf = np.zeros((n_cls, n_cls), np.int64)
     os.makedirs(work, exist_ok=True)
