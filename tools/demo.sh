@@ -11,6 +11,6 @@ jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$top/build" -j"$jobs" --target semseg-onnx semseg_plugin_ref semseg_plugin_blas >/dev/null
 model="$top/models/deeplabv3.onnx"
-image="$top/models/samples/scene_0.png"
+image="$top/models/samples/scene3_160x240.jpg"
 "$top/build/tools/semseg-onnx" run "$model" "$image" -o "$out/demo-mask.png" --overlay "$out/demo-overlay.png"
 echo "mask written to $out/demo-mask.png, overlay to $out/demo-overlay.png"
