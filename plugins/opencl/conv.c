@@ -21,7 +21,7 @@ typedef struct conv_state {
     char name[128];
     cl_kernel k;
     cl_mem w, b;
-    int depthwise, pointwise;
+    int depthwise, pointwise, dwk;
     int N, C, H, W, OC, OH, OW, G, Cg, OCg, OCB;
     ocl_window win;
     int act, residual;
@@ -63,6 +63,51 @@ static semseg_support conv_supports(const ocl_ctx *c, const semseg_node_info *n)
     return usable_epilogue(n) ? SEMSEG_SUPPORT_FUSED : SEMSEG_SUPPORT_YES;
 }
 
+/* Kernel rows [*a, *b) that land inside the input for some output row:
+ * with a large dilation on a small map (DeepLabV3's ASPP, rates 12-36 on a
+ * 16x16 map) the others only ever multiply padding. */
+static void live_taps(int k, int stride, int dil, int pad, int in, int out, int *a, int *b)
+{
+    *a = 0;
+    *b = k;
+    while (*a < k && (out - 1) * stride - pad + *a * dil < 0) (*a)++;
+    while (*b > *a && (*b - 1) * dil - pad >= in) (*b)--;
+    if (*a == *b) { /* nothing live (the output is the bias): keep one tap */
+        *a = 0;
+        *b = 1;
+    }
+}
+
+/* Drops the dead kernel rows and columns (live_taps) from the window and
+ * returns the weights cut to the live taps, or NULL when all are live (the
+ * caller then uses the node's weights) and on out of memory (*oom set). The
+ * taps that remain sit at the same input positions, so the result is exact. */
+static float *cut_dead_taps(conv_state *s, const float *w, int *oom)
+{
+    ocl_window *win = &s->win;
+    int ya, yb, xa, xb;
+    *oom = 0;
+    live_taps(win->kh, win->sh, win->dh, win->pt, s->H, s->OH, &ya, &yb);
+    live_taps(win->kw, win->sw, win->dw, win->pl, s->W, s->OW, &xa, &xb);
+    if (ya == 0 && yb == win->kh && xa == 0 && xb == win->kw) return NULL;
+    size_t planes = (size_t)s->OC * s->Cg, kh = (size_t)(yb - ya), kw = (size_t)(xb - xa);
+    float *c = malloc(planes * kh * kw * sizeof *c);
+    if (!c) {
+        *oom = 1;
+        return NULL;
+    }
+    for (size_t p = 0; p < planes; p++)
+        for (size_t y = 0; y < kh; y++)
+            for (size_t x = 0; x < kw; x++)
+                c[(p * kh + y) * kw + x] =
+                    w[(p * win->kh + ya + y) * win->kw + xa + x];
+    win->pt -= ya * win->dh;
+    win->pl -= xa * win->dw;
+    win->kh = (int)kh;
+    win->kw = (int)kw;
+    return c;
+}
+
 /* [OC][Cg][KH][KW] -> [G][OCB][Cg][KH][KW][16], channels past OCg zero. */
 static float *pack_weights(const conv_state *s, const float *w)
 {
@@ -99,6 +144,9 @@ static void conv_destroy(void *state)
     free(s);
 }
 
+static semseg_status conv_upload(ocl_ctx *c, const semseg_node_info *n, conv_state *s,
+                                 const float *wdata, char *err);
+
 static semseg_status conv_create(ocl_ctx *c, const semseg_node_info *n, void **state, char *err)
 {
     conv_state *s = calloc(1, sizeof *s);
@@ -127,10 +175,23 @@ static semseg_status conv_create(ocl_ctx *c, const semseg_node_info *n, void **s
     s->hi = e ? e->act_max : 0.0f;
     s->residual = e ? e->residual : -1;
     s->depthwise = s->Cg == 1 && s->OCg == 1;
+    int oom;
+    float *cut = cut_dead_taps(s, n->inputs[1].data, &oom);
+    if (oom)
+        return ocl_fail(err, SEMSEG_STATUS_NO_MEMORY, "opencl: node %s: out of memory", n->name);
+    const float *wdata = cut ? cut : n->inputs[1].data;
     const ocl_window *win = &s->win;
+    /* Also what a dilated conv with only its centre tap live becomes. */
     s->pointwise = win->kh == 1 && win->kw == 1 && win->sh == 1 && win->sw == 1 && win->pt == 0 &&
-                   win->pl == 0 && win->pb == 0 && win->pr == 0;
+                   win->pl == 0 && s->OH == s->H && s->OW == s->W;
+    semseg_status st = conv_upload(c, n, s, wdata, err);
+    free(cut);
+    return st;
+}
 
+static semseg_status conv_upload(ocl_ctx *c, const semseg_node_info *n, conv_state *s,
+                                 const float *wdata, char *err)
+{
     const float *bias = semseg_input_present(n, 2) ? n->inputs[2].data : NULL;
     semseg_status st;
     char what[200];
@@ -140,13 +201,18 @@ static semseg_status conv_create(ocl_ctx *c, const semseg_node_info *n, void **s
         float *zero = bias ? NULL : calloc((size_t)s->OC, sizeof *zero);
         if (!bias && !zero)
             return ocl_fail(err, SEMSEG_STATUS_NO_MEMORY, "opencl: node %s: out of memory", n->name);
-        st = ocl_upload(c, n->inputs[1].data, nw * sizeof(float), &s->w, what, err);
+        st = ocl_upload(c, wdata, nw * sizeof(float), &s->w, what, err);
         if (!st) st = ocl_upload(c, bias ? bias : zero, (size_t)s->OC * sizeof(float), &s->b, what, err);
         free(zero);
-        if (!st) st = ocl_kernel(c, OCL_PROG_CONV, "dwconv2d", &s->k, err);
+        /* Square 3x3 and 5x5 with a stride of 1 along W have unrolled,
+         * vectorised kernels (conv.cl). */
+        s->dwk = s->win.kh == s->win.kw && (s->win.kh == 3 || s->win.kh == 5) && s->win.sw == 1
+                     ? s->win.kh : 0;
+        const char *kn = s->dwk == 3 ? "dwconv2d_k3" : s->dwk == 5 ? "dwconv2d_k5" : "dwconv2d";
+        if (!st) st = ocl_kernel(c, OCL_PROG_CONV, kn, &s->k, err);
         return st;
     }
-    float *pw = pack_weights(s, n->inputs[1].data), *pb = pack_bias(s, bias);
+    float *pw = pack_weights(s, wdata), *pb = pack_bias(s, bias);
     if (!pw || !pb) {
         free(pw);
         free(pb);
@@ -185,9 +251,20 @@ static semseg_status conv_run(void *state, const semseg_tensor *in, int32_t n_in
     ocl_arg_tensor(&a, &out[0]);
     /* Input channels per chunk: a chunk's weights, CK*KH*KW*16 floats, fill
      * about 32 KB (see conv.cl). */
-    cl_int ck = 8192 / (w->kh * w->kw * 16);
+    cl_int ck = 8192 / (w->kh * w->kw * 16), rb = 1;
     if (ck < 1) ck = 1;
     size_t items, planes = (size_t)s->N * s->G * s->OCB;
+    if (s->depthwise && s->dwk) {
+        int v[] = {s->C, s->H, s->W, s->OH, s->OW,
+                   w->sh, w->dh, w->dw, w->pt, w->pl, s->act};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) OCL_ARG(&a, v[i]);
+        OCL_ARG(&a, s->lo);
+        OCL_ARG(&a, s->hi);
+        OCL_ARG(&a, has_res);
+        if (a.rc != CL_SUCCESS) return ocl_check(a.rc, "clSetKernelArg", s->name, err);
+        return ocl_launch3(s->ctx, s->k, ((size_t)s->OW + 7) / 8, (size_t)s->OH, (size_t)s->N * s->C,
+                           s->name, err);
+    }
     if (s->depthwise) {
         int v[] = {s->C, s->H, s->W, s->OH, s->OW,
                    w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl, s->act};
@@ -202,14 +279,22 @@ static semseg_status conv_run(void *state, const semseg_tensor *in, int32_t n_in
         int v[] = {s->C, s->H, s->W, s->OC, s->OH, s->OW, s->G, s->Cg, s->OCg, s->OCB,
                    w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl, s->act};
         for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) OCL_ARG(&a, v[i]);
-        items = (size_t)s->OH;
+        /* Rows per work-item: bands as tall as leaves about 64 work-items
+         * in all (enough to keep a CPU's or a small GPU's units busy), so
+         * each chunk of weights serves many rows (see conv.cl). */
+        size_t want = 64, rows = (size_t)s->OH * planes;
+        rb = (cl_int)((rows + want - 1) / want);
+        if (rb > s->OH) rb = s->OH;
+        if (rb < 1) rb = 1;
+        items = ((size_t)s->OH + rb - 1) / rb;
     }
     OCL_ARG(&a, s->lo);
     OCL_ARG(&a, s->hi);
     OCL_ARG(&a, has_res);
     if (!s->depthwise) OCL_ARG(&a, ck);
+    if (!s->depthwise && !s->pointwise) OCL_ARG(&a, rb);
     if (a.rc != CL_SUCCESS) return ocl_check(a.rc, "clSetKernelArg", s->name, err);
-    return ocl_launch2(s->ctx, s->k, items, planes, s->name, err);
+    return ocl_launch_heavy(s->ctx, s->k, items, planes, 1, s->name, err);
 }
 
 const ocl_op ocl_ops_conv[] = {

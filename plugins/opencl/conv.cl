@@ -6,13 +6,15 @@
  * loads a 16-channel weight vector (packed by conv.c as
  * [group][oc block][ci][ky][kx][16]) and 6 input values and does 12 FMAs.
  *
- * conv2d: a work-item owns one output row of one 16-channel block. It walks
- * the input channels in chunks of CK (chosen by conv.c so that a chunk's
- * weights, CK*KH*KW*16 floats, stay in the L1/L2 cache) and, per chunk, every
- * tile of its row, keeping the partial sums in y between chunks. So the
- * weights of a chunk are read from cache for the whole row instead of being
- * streamed from memory for every 6 pixels, which is what limits a deep layer
- * (2048 input channels x 3x3 is 1.2 MB of weights per block). Tiles whose 6
+ * conv2d: a work-item owns a band of RB output rows of one 16-channel block.
+ * It walks the input channels in chunks of CK (chosen by conv.c so that a
+ * chunk's weights, CK*KH*KW*16 floats, stay in the L1/L2 cache) and, per
+ * chunk, every tile of every row of its band, keeping the partial sums in y
+ * between chunks. So the weights of a chunk are read from cache for the whole
+ * band instead of being streamed from memory for every 6 pixels (or every
+ * row), which is what limits a deep layer (2048 input channels x 3x3 is
+ * 1.2 MB of weights per block: one row per work-item streamed it 32 times
+ * per block on a 32x32 map). Tiles whose 6
  * pixels stay inside the row take a loop without bounds checks; kernel rows
  * and columns of a dilated convolution that fall wholly into the padding are
  * never visited.
@@ -75,28 +77,30 @@ __kernel void conv2d(__global const float *x, int xo, __global const float *w,
                      int C, int H, int W, int OC, int OH, int OW,
                      int G, int Cg, int OCg, int OCB,
                      int KH, int KW, int SH, int SW, int DH, int DW, int PT, int PL,
-                     int act, float lo, float hi, int has_res, int CK)
+                     int act, float lo, float hi, int has_res, int CK, int RB)
 {
-    int oy = get_global_id(0);
-    if (oy >= OH) return;
+    int oy0 = get_global_id(0) * RB;
+    if (oy0 >= OH) return;
+    int oy1 = min(OH, oy0 + RB);
     int q = get_global_id(1);
     int ob = q % OCB, g = (q / OCB) % G, n = q / (OCB * G);
     int blk = g * OCB + ob, nj = min(16, OCg - ob * 16);
     size_t plane = (size_t)OH * OW;
-    size_t obase = ((size_t)n * OC + (size_t)g * OCg + ob * 16) * plane + (size_t)oy * OW;
-    __global float *yrow = y + yo + obase;
-    __global const float *rrow = res + ro + obase;
+    size_t obase = ((size_t)n * OC + (size_t)g * OCg + ob * 16) * plane;
     __global const float *xg = x + xo + ((size_t)n * C + (size_t)g * Cg) * H * W;
     __global const float *wg = w + (size_t)blk * Cg * KH * KW * 16;
-    int iy0 = oy * SH - PT;
-    /* Kernel rows that land inside the input, once per row (dilated
-     * convolutions on small maps skip most of them). */
-    int kya = 0, kyb = KH;
-    while (kya < KH && iy0 + kya * DH < 0) kya++;
-    while (kyb > kya && iy0 + (kyb - 1) * DH >= H) kyb--;
     float8 a0l, a0h, a1l, a1h, a2l, a2h, a3l, a3h, a4l, a4h, a5l, a5h;
     for (int c0 = 0; c0 < Cg; c0 += CK) {
-        int c1 = min(Cg, c0 + CK);
+      int c1 = min(Cg, c0 + CK);
+      for (int oy = oy0; oy < oy1; oy++) {
+        __global float *yrow = y + yo + obase + (size_t)oy * OW;
+        __global const float *rrow = res + ro + obase + (size_t)oy * OW;
+        int iy0 = oy * SH - PT;
+        /* Kernel rows that land inside the input (dilated convolutions on
+         * small maps skip most of them). */
+        int kya = 0, kyb = KH;
+        while (kya < KH && iy0 + kya * DH < 0) kya++;
+        while (kyb > kya && iy0 + (kyb - 1) * DH >= H) kyb--;
         for (int ox0 = 0; ox0 < OW; ox0 += CONV_TW) {
             int nt = min(CONV_TW, OW - ox0);
             CONV_TILE_LOAD(c0 == 0, blk, yrow + ox0, plane, nj, nt)
@@ -134,6 +138,7 @@ __kernel void conv2d(__global const float *x, int xo, __global const float *w,
             }
             CONV_TILE_SAVE(c1 == Cg, rrow + ox0, yrow + ox0, plane, nj, nt)
         }
+      }
     }
 }
 
@@ -223,3 +228,60 @@ __kernel void dwconv2d(__global const float *x, int xo, __global const float *w,
         y[yo + o + t] = ocl_act(v, act, lo, hi);
     }
 }
+
+/* dwconv2d_k3, dwconv2d_k5: depthwise with a square 3x3 or 5x5 kernel (all
+ * of MobileNetV3's), 8 neighbouring output pixels of one row per work-item
+ * on a 3-D launch (8-pixel segment, row, n*C + c). Explicit float8 vectors:
+ * PoCL does not vectorise a body whose loads are conditional or gathered
+ * (checked in its kernel cache), which every border-aware scalar form is.
+ * Stride 1 only (conv.c): a tap whose 8 inputs lie inside the row is one
+ * vload8; a tap that crosses a border goes through a zero-filled private
+ * copy. (A stride-2 variant with vload16().even lost to
+ * dwconv2d: on a 32-wide map half its segments touch a border.) The kernel
+ * size is a compile-time constant so the tap loops unroll. */
+#define DW_FIXED(NAME, K) \
+__kernel void NAME(__global const float *x, int xo, __global const float *w, \
+                   __global const float *bias, __global const float *res, int ro, \
+                   __global float *y, int yo, int C, int H, int W, int OH, int OW, \
+                   int SH, int DH, int DW, int PT, int PL, \
+                   int act, float lo, float hi, int has_res) \
+{ \
+    int oy = get_global_id(1), q = get_global_id(2), c = q % C; \
+    int ox0 = get_global_id(0) * 8; \
+    if (ox0 >= OW) return; \
+    __global const float *xp = x + xo + (size_t)q * H * W; \
+    __global const float *wp = w + (size_t)c * (K * K); \
+    int iy0 = oy * SH - PT, ix0 = ox0 - PL; \
+    float8 a = (float8)(bias[c]); \
+    _Pragma("unroll") for (int ky = 0; ky < K; ky++) { \
+        int iy = iy0 + ky * DH; \
+        if (iy < 0 || iy >= H) continue; \
+        __global const float *row = xp + (size_t)iy * W; \
+        _Pragma("unroll") for (int kx = 0; kx < K; kx++) { \
+            int ix = ix0 + kx * DW; \
+            float8 v; \
+            if (ix >= 0 && ix + 7 < W) { \
+                v = vload8(0, row + ix); \
+            } else { \
+                float t[8]; \
+                for (int i = 0; i < 8; i++) { \
+                    int j = ix + i; \
+                    t[i] = j >= 0 && j < W ? row[j] : 0.0f; \
+                } \
+                v = vload8(0, t); \
+            } \
+            a = fma(v, (float8)(wp[ky * K + kx]), a); \
+        } \
+    } \
+    float r[8]; \
+    vstore8(a, 0, r); \
+    int nt = min(8, OW - ox0); \
+    size_t o = ((size_t)q * OH + oy) * OW + ox0; \
+    for (int i = 0; i < nt; i++) { \
+        float v = r[i]; \
+        if (has_res) v += res[ro + o + i]; \
+        y[yo + o + i] = ocl_act(v, act, lo, hi); \
+    } \
+}
+DW_FIXED(dwconv2d_k3, 3)
+DW_FIXED(dwconv2d_k5, 5)

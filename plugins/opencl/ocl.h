@@ -106,6 +106,11 @@ semseg_status ocl_launch2(ocl_ctx *c, cl_kernel k, size_t n0, size_t n1,
                           const char *what, char *err);
 semseg_status ocl_launch3(ocl_ctx *c, cl_kernel k, size_t n0, size_t n1, size_t n2,
                           const char *what, char *err);
+/* The same for kernels whose work-items are heavy (a convolution tile loop):
+ * groups of at most 64 along dimension 0 only, so that there are enough
+ * groups to balance the device's threads. */
+semseg_status ocl_launch_heavy(ocl_ctx *c, cl_kernel k, size_t n0, size_t n1, size_t n2,
+                               const char *what, char *err);
 
 /* Sequential clSetKernelArg with the first error kept. */
 typedef struct ocl_args {

@@ -248,7 +248,13 @@ static void test_conv(tctx *t)
         {"conv grouped g4", {1, 8, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, 1, NULL}},
         {"conv depthwise s2", {1, 6, 10, 10, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6, 1, NULL}},
         {"conv depthwise dil2 nobias", {2, 5, 12, 9, 5, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 5, 0, NULL}},
+        {"conv depthwise 3x3 wide rows (vector path)", {1, 3, 5, 29, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, NULL}},
+        {"conv depthwise 5x5 dil2 s(2,1) wide", {2, 2, 9, 27, 2, 5, 5, 2, 1, 2, 2, 4, 4, 4, 4, 2, 0, NULL}},
+        {"conv depthwise 5x5 s2 wide (dwconv2d)", {1, 2, 9, 40, 2, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 2, 1, NULL}},
         {"conv depthwise mult2", {1, 4, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, 1, NULL}},
+        {"conv 3x3 dil8 on 4x5: centre tap only (1x1)", {1, 6, 4, 5, 7, 3, 3, 1, 1, 8, 8, 8, 8, 8, 8, 1, 1, NULL}},
+        {"conv 3x3 dil5 on 8x4: dead columns cut", {1, 5, 8, 4, 6, 3, 3, 1, 1, 5, 5, 5, 5, 5, 5, 1, 1, NULL}},
+        {"conv 3x3 dil9 on 3x3 s2 depthwise", {1, 4, 3, 3, 4, 3, 3, 2, 2, 9, 9, 9, 9, 9, 9, 4, 1, NULL}},
         {"conv 1x1 n2", {2, 16, 7, 7, 21, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
         {"conv 1x1 stride2", {1, 8, 9, 9, 10, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 0, NULL}},
         {"conv 7x7 s2 p3 stem", {1, 3, 20, 20, 8, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 0, NULL}},
@@ -269,12 +275,29 @@ static void test_conv(tctx *t)
     int r0 = nb_input(&b, 4, D(1, 20, 5, 7), -1, 1, 0);
     nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, r0);
     check(t, &b);
+    /* 2 x 35 rows x 2 blocks is more than 64 rows: conv.c gives each
+     * work-item a band of 3 rows (the last band 2), walked per chunk. */
+    conv_p band = {2, 70, 35, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL};
+    conv_node(&b, "conv 3x3 70ch (2 chunks) n2 row bands fused residual", band);
+    int rb = nb_input(&b, 4, D(2, 20, 35, 9), -1, 1, 0);
+    nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, rb);
+    check(t, &b);
     conv_p big7 = {1, 24, 9, 9, 17, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 1, NULL};
     conv_node(&b, "conv 7x7 24ch (3 chunks) s2", big7);
     check(t, &b);
     conv_p big1 = {2, 600, 3, 5, 33, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL};
     conv_node(&b, "conv 1x1 600ch (2 chunks) n2 fused clip", big1);
     nb_epilogue(&b, SEMSEG_ACT_CLIP, -0.2f, 0.4f, -1);
+    check(t, &b);
+    /* 1x1 (conv2d_1x1) with the residual epilogue, 10 output channels in a
+     * partial 16-channel block; and grouped 1x1. */
+    conv_p pw = {1, 40, 8, 9, 10, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL};
+    conv_node(&b, "conv 1x1 fused residual+relu", pw);
+    int rp = nb_input(&b, 4, D(1, 10, 8, 9), -1, 1, 0);
+    nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, rp);
+    check(t, &b);
+    conv_p pg = {1, 12, 5, 6, 8, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, 1, NULL};
+    conv_node(&b, "conv 1x1 grouped g2 (conv2d_1x1)", pg);
     check(t, &b);
     conv_p bigg = {1, 240, 6, 6, 32, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2, 1, NULL};
     conv_node(&b, "conv 3x3 dil2 g2 120ch/group (3 chunks)", bigg);
