@@ -1,7 +1,9 @@
 /*
  * ai.semseg::DenseCRF, version 1: the fully connected CRF of Krähenbühl &
  * Koltun (2011) as DeepLab v1/v2 append it to a network, with mean-field
- * inference filtered on permutohedral lattices (lattice.c).
+ * inference: the bilateral kernel filtered on a permutohedral lattice
+ * (lattice.c), the position kernel on the pixel grid (exact separable
+ * Gaussian; on a lattice too when its std is too wide for that).
  *
  *   inputs   logits [N,C,H,W] float; image [N,3,H,W] RGB, uint8 or float 0..255
  *   output   [N,C,H,W] float: probabilities, or log-probabilities
@@ -21,19 +23,23 @@
  *
  * Layout: labels are the fast axis inside (a row of `stride` floats per pixel
  * or lattice vertex, C rounded up to CRF_LANES, padding lanes held at zero in
- * Q), so every lattice pass moves all labels of a vertex together. The kernel
- * weight and normalisation are folded into the lattice's splat/slice weights
- * once per image, so an iteration is: splat, blur, slice + softmax.
+ * Q), so every pass moves all labels of a pixel or vertex together. Kernel
+ * weights and normalisations are folded into the lattice's splat/slice
+ * weights and the grid's taps once per image, so an iteration is: splat and
+ * blur on the lattice, then per image row: unary + grid filter + slice, and
+ * softmax into the other Q buffer.
  *
- * Threads: densecrf_run_threads shares every pass between T threads (vertices
- * for splat/blur, pixels for slice/softmax) separated by barriers; every
- * output row is computed by one thread in a fixed order, so the result is the
- * same bit for bit whatever T is.
+ * Threads: densecrf_run_threads shares every pass between T threads
+ * (vertices for the splat, chains for the blur, image rows for the rest)
+ * separated by barriers; every output row is computed by one thread in a
+ * fixed order, so the result is the same bit for bit whatever T is. The
+ * mean-field loop allocates nothing.
  */
 #include "densecrf.h"
 
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +47,6 @@
 #include "ref.h"
 
 #define CRF_LANES 8          /* label rows are padded to a multiple of this */
-#define CRF_BLOCK 64         /* pixels sliced and soft-maxed together */
 #define CRF_PAD_ENERGY (-1e30f) /* energy of padding lanes: exp gives 0 */
 #define CRF_MAX_THREADS 64
 
@@ -83,6 +88,16 @@ semseg_status crf_params_check(const crf_params *p, const char *node, char *err)
 
 /* ---- softmax ---- */
 
+/* Hot loops are compiled twice, for x86-64-v3 (AVX2, FMA) and for the
+ * x86-64 baseline; the loader picks one at start-up, so the binary runs on
+ * any x86-64. The two differ in the last bits where a*b + c becomes an FMA
+ * (CMakeLists.txt allows the contraction for this file). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define CRF_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CRF_HOT
+#endif
+
 /*
  * e^x for the x <= 0 that softmax produces, in plain arithmetic so that a
  * loop of them vectorises: x = n·ln2 + r with |r| <= ln2/2, e^r by its Taylor
@@ -113,30 +128,178 @@ static inline float crf_exp(float x)
 }
 
 /*
- * q = softmax(e) over one row of `stride` lanes (padding lanes carry
+ * q = softmax(e) for `count` rows of `stride` lanes (padding lanes carry
  * CRF_PAD_ENERGY and come out 0), or log-softmax over the first c lanes when
- * logq. The sum runs in CRF_LANES partial sums, so it vectorises in a fixed
- * order without -ffast-math.
+ * logq. The maximum and the sum run over CRF_LANES partial results: a fixed
+ * order, in a form a vectoriser can use without -ffast-math (GCC 12 still
+ * leaves the maximum scalar). The padding lanes never win the maximum and
+ * add exact zeros to the sum.
  */
-static void crf_softmax_row(const float *restrict e, float *restrict q, int stride, int c, int logq)
+CRF_HOT static void crf_softmax_rows(const float *restrict e, float *restrict q, int32_t count, int stride, int c,
+                                     int logq)
 {
-    float sm[CRF_LANES];
-    float m = e[0];
-    for (int i = 1; i < c; i++) m = e[i] > m ? e[i] : m;
-    for (int i = 0; i < stride; i++) q[i] = crf_exp(e[i] - m);
-    for (int j = 0; j < CRF_LANES; j++) sm[j] = q[j];
-    for (int i = CRF_LANES; i < stride; i += CRF_LANES)
-        for (int j = 0; j < CRF_LANES; j++) sm[j] += q[i + j];
-    float s = 0.0f;
-    for (int j = 0; j < CRF_LANES; j++) s += sm[j];
-    if (logq) {
-        const float ls = m + logf(s);
-        for (int i = 0; i < c; i++) q[i] = e[i] - ls;
-        for (int i = c; i < stride; i++) q[i] = 0.0f;
-        return;
+    for (int32_t p = 0; p < count; p++, e += stride, q += stride) {
+        float mx[CRF_LANES], sm[CRF_LANES];
+        for (int j = 0; j < CRF_LANES; j++) mx[j] = e[j];
+        for (int i = CRF_LANES; i < stride; i += CRF_LANES)
+            for (int j = 0; j < CRF_LANES; j++) mx[j] = e[i + j] > mx[j] ? e[i + j] : mx[j];
+        float m = mx[0];
+        for (int j = 1; j < CRF_LANES; j++) m = mx[j] > m ? mx[j] : m;
+        for (int i = 0; i < stride; i++) q[i] = crf_exp(e[i] - m);
+        for (int j = 0; j < CRF_LANES; j++) sm[j] = q[j];
+        for (int i = CRF_LANES; i < stride; i += CRF_LANES)
+            for (int j = 0; j < CRF_LANES; j++) sm[j] += q[i + j];
+        float s = 0.0f;
+        for (int j = 0; j < CRF_LANES; j++) s += sm[j];
+        if (logq) {
+            const float ls = m + logf(s);
+            for (int i = 0; i < c; i++) q[i] = e[i] - ls;
+            for (int i = c; i < stride; i++) q[i] = 0.0f;
+            continue;
+        }
+        const float inv = 1.0f / s;
+        for (int i = 0; i < stride; i++) q[i] *= inv;
     }
-    const float inv = 1.0f / s;
-    for (int i = 0; i < stride; i++) q[i] *= inv;
+}
+
+/* ---- the position kernel on the pixel grid ---- */
+
+/*
+ * The position kernel's features are the pixel coordinates over σ, so its
+ * points sit on a regular grid and K = Ky ⊗ Kx is separable: a column filter
+ * then a row filter with exact Gaussian taps, cut off at CRF_GRID_SIGMAS·σ
+ * (the neglected tail is below e^-8 = 3·10^-4 of the peak). Its D is
+ * separable too, D(x, y) = Dx(x)·Dy(y) with Dx = Kx·1 (border pixels have
+ * fewer neighbours), so the normalisation folds into per-position taps:
+ *     K~ = diag(out)·K·diag(in) = (Ay ⊗ Ax),  Ax[x][x'] = outx(x)·kx(x-x')·inx(x').
+ * This is both exact (the lattice is a ~9 % approximation of the Gaussian)
+ * and cheap: unit-stride passes over rows that stay in cache. A wide kernel
+ * (radius above CRF_GRID_MAX_RADIUS) would need many taps; it goes on a
+ * lattice instead.
+ */
+#define CRF_GRID_SIGMAS 4.0
+#define CRF_GRID_MAX_RADIUS 12
+
+typedef struct crf_grid {
+    int r;                  /* radius in pixels; 0: no grid kernel */
+    float *hx;              /* [W][2r+1] row taps, normalisation folded in */
+    float *hy;              /* [H][2r+1] column taps, with the kernel weight */
+    int64_t xlo, xhi;       /* columns with the middle's taps (crf_grid_interior) */
+} crf_grid;
+
+static int crf_grid_radius(float std)
+{
+    const double r = ceil(CRF_GRID_SIGMAS * std);
+    return r <= CRF_GRID_MAX_RADIUS ? (int)r : 0;
+}
+
+/* Taps of one axis of `len` positions: h[x][j] weighs position x + j - r. */
+static int crf_grid_axis(int64_t len, int r, double std, double w, int norm, float *h)
+{
+    const int taps = 2 * r + 1;
+    double k[2 * CRF_GRID_MAX_RADIUS + 1];
+    double *dn = malloc((size_t)len * sizeof *dn);
+    if (!dn) return -1;
+    for (int j = 0; j < taps; j++) k[j] = exp(-0.5 * ((j - r) / std) * ((j - r) / std));
+    for (int64_t x = 0; x < len; x++) {
+        dn[x] = 0;
+        for (int j = 0; j < taps; j++)
+            if (x + j - r >= 0 && x + j - r < len) dn[x] += k[j];
+    }
+    for (int64_t x = 0; x < len; x++)
+        for (int j = 0; j < taps; j++) {
+            const int64_t x2 = x + j - r;
+            double v = 0;
+            if (x2 >= 0 && x2 < len) v = norm == CRF_NORM_SYMMETRIC ? w * k[j] / sqrt(dn[x] * dn[x2]) : w * k[j] / dn[x];
+            h[(size_t)x * taps + j] = (float)v;
+        }
+    free(dn);
+    return 0;
+}
+
+/* out[i] = (add ? out[i] : 0) + Σ_t h[t]·src[t][i] for i0 <= i < i1 (a
+ * multiple of CRF_LANES apart), CRF_LANES sums at a time in registers, in
+ * tap order. Both grid passes come down to this. (Starting the sums from
+ * out[i] rather than adding them to it at the end is what lets GCC 12
+ * vectorise the += case: it does not vectorise a sum kept in registers
+ * across the tap loop and then added to memory.) */
+static inline void crf_grid_taps(const float *const *src, const float *h, int taps, size_t i0, size_t i1, int add,
+                                 float *restrict out)
+{
+    for (size_t i = i0; i < i1; i += CRF_LANES) {
+        float s[CRF_LANES];
+        if (add)
+            for (int c = 0; c < CRF_LANES; c++) s[c] = out[i + c] + h[0] * src[0][i + c];
+        else
+            for (int c = 0; c < CRF_LANES; c++) s[c] = h[0] * src[0][i + c];
+        for (int t = 1; t < taps; t++)
+            for (int c = 0; c < CRF_LANES; c++) s[c] += h[t] * src[t][i + c];
+        for (int c = 0; c < CRF_LANES; c++) out[i + c] = s[c];
+    }
+}
+
+/* acc = Σ_j hy[j]·Q[y + j - r] over whole rows (W·stride floats, a
+ * multiple of CRF_LANES); only the rows inside the image. */
+CRF_HOT static void crf_grid_column(const float *restrict q, const float *hy, int r, int64_t y, int64_t H,
+                                    size_t row, float *restrict acc)
+{
+    const float *src[2 * CRF_GRID_MAX_RADIUS + 1];
+    float h[2 * CRF_GRID_MAX_RADIUS + 1];
+    const int64_t j0 = y - r < 0 ? r - y : 0, j1 = y + r >= H ? H - 1 - y + r : 2 * r;
+    const int taps = (int)(j1 - j0 + 1);
+    for (int t = 0; t < taps; t++) {
+        src[t] = q + (size_t)(y + j0 + t - r) * row;
+        h[t] = hy[j0 + t];
+    }
+    crf_grid_taps(src, h, taps, 0, row, 0, acc);
+}
+
+/* e[x] += Σ_j hx[x][j]·acc[x + j - r], rows of `stride` (a multiple of
+ * CRF_LANES). Columns xlo..xhi all have the same taps, the full 2r+1 of them:
+ * there the row is one flat pass; the few border columns take their own taps
+ * (only those in the image). Both add the taps in the same order. */
+CRF_HOT static void crf_grid_row(const float *restrict acc, const float *hx, int r, int64_t W, int stride,
+                                 int64_t xlo, int64_t xhi, float *restrict e)
+{
+    const int taps = 2 * r + 1;
+    const float *src[2 * CRF_GRID_MAX_RADIUS + 1];
+    float h[2 * CRF_GRID_MAX_RADIUS + 1];
+    if (xlo <= xhi) {
+        /* src[j] + i is acc[x + j - r] for the x of flat index i */
+        for (int j = 0; j < taps; j++) {
+            src[j] = acc + (ptrdiff_t)(j - r) * stride;
+            h[j] = hx[(size_t)xlo * taps + j];
+        }
+        crf_grid_taps(src, h, taps, (size_t)xlo * stride, (size_t)(xhi + 1) * stride, 1, e);
+    }
+    for (int64_t x = 0; x < W; x++) {
+        if (xlo <= xhi && x == xlo) x = xhi + 1;
+        if (x >= W) break;
+        const int64_t j0 = x - r < 0 ? r - x : 0, j1 = x + r >= W ? W - 1 - x + r : 2 * r;
+        const int n = (int)(j1 - j0 + 1);
+        for (int t = 0; t < n; t++) {
+            src[t] = acc + (size_t)(x + j0 + t - r) * stride;
+            h[t] = hx[(size_t)x * taps + j0 + t];
+        }
+        crf_grid_taps(src, h, n, 0, (size_t)stride, 1, e + (size_t)x * stride);
+    }
+}
+
+/* The columns [*lo, *hi] around the middle whose taps equal the middle's
+ * (all 2r+1 in range); *lo > *hi when there are none. */
+static void crf_grid_interior(const float *hx, int r, int64_t W, int64_t *lo, int64_t *hi)
+{
+    const int taps = 2 * r + 1;
+    const int64_t mid = W / 2;
+    const float *hm = hx + (size_t)mid * taps;
+    *lo = 1;
+    *hi = 0;
+    if (mid - r < 0 || mid + r >= W) return;
+    int64_t a = mid, b = mid;
+    while (a - 1 - r >= 0 && memcmp(hx + (size_t)(a - 1) * taps, hm, taps * sizeof *hm) == 0) a--;
+    while (b + 1 + r < W && memcmp(hx + (size_t)(b + 1) * taps, hm, taps * sizeof *hm) == 0) b++;
+    *lo = a;
+    *hi = b;
 }
 
 /* ---- one image, shared by threads ---- */
@@ -146,7 +309,7 @@ typedef struct crf_kernel {
     int feat_dims;          /* 2 (position) or 5 (position + colour) */
     float xy_std, rgb_std;
     lattice L;
-    float *buf[2];          /* vertex rows, m + 1 each (row m stays zero) */
+    float *buf;             /* vertex rows, m of them */
     semseg_status st;
     char err[SEMSEG_ERRMSG_SIZE];
 } crf_kernel;
@@ -160,9 +323,11 @@ typedef struct crf_job {
     const void *image;
     int image_dtype;
     float *unary;           /* [n][stride] logits, padding lanes CRF_PAD_ENERGY */
-    float *q;               /* [n][stride] */
-    float *eblock;          /* [threads][CRF_BLOCK][stride] */
-    crf_kernel k[2];
+    float *q[2];            /* [n][stride]: Q of this iteration, and of the next */
+    float *scratch;         /* per thread: a column-filtered row, an energy row (W·stride
+                               each) and 2 rows of stride for the blur */
+    crf_grid grid;          /* the position kernel when it fits the grid filter */
+    crf_kernel k[2];        /* kernels filtered on lattices */
     int nk;
     int threads;
     pthread_barrier_t bar;
@@ -181,6 +346,11 @@ static void crf_sync(crf_job *J)
     if (J->threads > 1) pthread_barrier_wait(&J->bar);
 }
 
+static size_t crf_scratch_floats(const crf_job *J)
+{
+    return (2 * (size_t)J->W + 2) * J->stride;
+}
+
 static int32_t crf_part(int32_t total, int tid, int threads)
 {
     return (int32_t)((int64_t)total * tid / threads);
@@ -193,32 +363,47 @@ static float crf_pixel(const crf_job *J, int ch, int32_t p)
     return ((const float *)J->image)[(size_t)ch * J->n + p];
 }
 
-/*
- * Builds kernel k's lattice, folds weight and normalisation into it and
- * allocates its vertex buffers. The normaliser is D = K·1 filtered on the
- * same lattice, so the approximation's own scale cancels exactly.
- */
-static void crf_kernel_prepare(crf_job *J, crf_kernel *k)
+/* Kernel k's features, and the first step of its lattice (the simplices and
+ * vertices of lattice_build_begin). */
+static void crf_kernel_begin(crf_job *J, crf_kernel *k)
 {
     const int d = k->feat_dims;
     const int32_t n = J->n;
     double *f = malloc((size_t)n * d * sizeof *f);
-    float *ones = malloc((size_t)n * sizeof *ones), *norm = malloc((size_t)n * sizeof *norm);
-    float *in_s = malloc((size_t)n * sizeof *in_s), *out_s = malloc((size_t)n * sizeof *out_s);
-    if (!f || !ones || !norm || !in_s || !out_s) {
+    if (!f) {
         k->st = ref_fail(k->err, SEMSEG_STATUS_NO_MEMORY, "DenseCRF node '%s': out of memory for %ld pixels",
                          J->node, (long)n);
-        goto done;
+        return;
     }
     for (int32_t p = 0; p < n; p++) {
         double *fp = f + (size_t)p * d;
         fp[0] = (double)(p % J->W) / k->xy_std;
         fp[1] = (double)(p / J->W) / k->xy_std;
         for (int ch = 0; d == 5 && ch < 3; ch++) fp[2 + ch] = crf_pixel(J, ch, p) / (double)k->rgb_std;
-        ones[p] = 1.0f;
     }
-    k->st = lattice_build(&k->L, f, n, d, k->err);
+    k->st = lattice_build_begin(&k->L, f, n, d, k->err);
+    free(f);
+}
+
+/*
+ * Finishes kernel k's lattice (after every thread has done its part of
+ * lattice_build_links), folds weight and normalisation into it and allocates
+ * its vertex buffer. The normaliser is D = K·1 filtered on the same lattice,
+ * so the approximation's own scale cancels exactly.
+ */
+static void crf_kernel_end(crf_job *J, crf_kernel *k)
+{
+    const int32_t n = J->n;
+    float *ones = malloc((size_t)n * sizeof *ones), *norm = malloc((size_t)n * sizeof *norm);
+    float *in_s = malloc((size_t)n * sizeof *in_s), *out_s = malloc((size_t)n * sizeof *out_s);
+    if (!ones || !norm || !in_s || !out_s) {
+        k->st = ref_fail(k->err, SEMSEG_STATUS_NO_MEMORY, "DenseCRF node '%s': out of memory for %ld pixels",
+                         J->node, (long)n);
+        goto done;
+    }
+    k->st = lattice_build_end(&k->L, k->err);
     if (k->st != SEMSEG_STATUS_OK) goto done;
+    for (int32_t p = 0; p < n; p++) ones[p] = 1.0f;
     k->st = lattice_filter(&k->L, ones, 1, norm);
     if (k->st != SEMSEG_STATUS_OK) {
         ref_fail(k->err, k->st, "DenseCRF node '%s': out of memory for the lattice", J->node);
@@ -235,41 +420,55 @@ static void crf_kernel_prepare(crf_job *J, crf_kernel *k)
         }
     }
     lattice_scale(&k->L, J->p->normalization == CRF_NORM_SYMMETRIC ? in_s : NULL, out_s);
-    for (int b = 0; b < 2; b++) {
-        size_t rows = (size_t)k->L.m + 1;
-        k->buf[b] = malloc(rows * J->stride * sizeof(float));
-        if (!k->buf[b]) {
-            k->st = ref_fail(k->err, SEMSEG_STATUS_NO_MEMORY,
-                             "DenseCRF node '%s': out of memory for %ld lattice vertices",
-                             J->node, (long)k->L.m);
-            goto done;
-        }
-        memset(k->buf[b] + (size_t)k->L.m * J->stride, 0, J->stride * sizeof(float));
-    }
+    k->buf = lattice_alloc((size_t)k->L.m * J->stride * sizeof(float));
+    if (!k->buf)
+        k->st = ref_fail(k->err, SEMSEG_STATUS_NO_MEMORY, "DenseCRF node '%s': out of memory for %ld lattice vertices",
+                         J->node, (long)k->L.m);
 done:
-    free(f);
     free(ones);
     free(norm);
     free(in_s);
     free(out_s);
 }
 
-/* Slice every kernel into a block of energies and soft-max it into Q. */
-static void crf_update_pixels(crf_job *J, int tid, int32_t p0, int32_t p1, int logq)
+/* Every kernel's lattice: begin and end on the kernel's thread, the
+ * neighbour lookups shared by all. 0 when all kernels are ready. */
+static int crf_kernels_prepare(crf_job *J, int tid)
+{
+    const int T = J->threads;
+    int ok = 1;
+    for (int i = tid; i < J->nk; i += T) crf_kernel_begin(J, &J->k[i]);
+    crf_sync(J);
+    for (int i = 0; i < J->nk; i++)
+        if (J->k[i].st == SEMSEG_STATUS_OK) lattice_build_links(&J->k[i].L, tid, T);
+    crf_sync(J);
+    for (int i = tid; i < J->nk; i += T)
+        if (J->k[i].st == SEMSEG_STATUS_OK) crf_kernel_end(J, &J->k[i]);
+    crf_sync(J);
+    for (int i = 0; i < J->nk; i++) ok &= J->k[i].st == SEMSEG_STATUS_OK;
+    return ok ? 0 : -1;
+}
+
+/* Energies of image rows y0..y1-1 (unary + grid kernel on q + lattice
+ * slices), soft-maxed into qn. */
+static void crf_update_rows(crf_job *J, int tid, const float *q, float *qn, int64_t y0, int64_t y1, int logq)
 {
     const int stride = J->stride;
-    float *E = J->eblock + (size_t)tid * CRF_BLOCK * stride;
-    for (int32_t b0 = p0; b0 < p1; b0 += CRF_BLOCK) {
-        const int32_t b1 = b0 + CRF_BLOCK < p1 ? b0 + CRF_BLOCK : p1;
-        memcpy(E, J->unary + (size_t)b0 * stride, (size_t)(b1 - b0) * stride * sizeof *E);
+    const size_t row = (size_t)J->W * stride;
+    float *acc = J->scratch + (size_t)tid * crf_scratch_floats(J), *E = acc + row;
+    const crf_grid *g = &J->grid;
+    for (int64_t y = y0; y < y1; y++) {
+        const int32_t p0 = (int32_t)(y * J->W), p1 = (int32_t)(p0 + J->W);
+        memcpy(E, J->unary + (size_t)p0 * stride, row * sizeof *E);
+        if (g->r > 0) {
+            crf_grid_column(q, g->hy + (size_t)y * (2 * g->r + 1), g->r, y, J->H, row, acc);
+            crf_grid_row(acc, g->hx, g->r, J->W, stride, g->xlo, g->xhi, E);
+        }
         for (int i = 0; i < J->nk; i++) {
             const crf_kernel *k = &J->k[i];
-            /* d+1 blur passes ping-pong from buf[0]: the result is in buf[(d+1) % 2]. */
-            lattice_slice_add(&k->L, k->buf[(k->feat_dims + 1) % 2], stride, E, b0, b1);
+            lattice_slice_add(&k->L, k->buf, stride, E, p0, p1);
         }
-        for (int32_t p = b0; p < b1; p++)
-            crf_softmax_row(E + (size_t)(p - b0) * stride, J->q + (size_t)p * stride,
-                            stride, J->c, logq);
+        crf_softmax_rows(E, qn + (size_t)p0 * stride, p1 - p0, stride, J->c, logq);
     }
 }
 
@@ -277,33 +476,37 @@ static void crf_worker(crf_job *J, int tid)
 {
     const int T = J->threads;
     if (tid >= T) return;
-    for (int i = tid; i < J->nk; i += T) crf_kernel_prepare(J, &J->k[i]);
-    crf_sync(J);
-    for (int i = 0; i < J->nk; i++)
-        if (J->k[i].st != SEMSEG_STATUS_OK) return;
+    if (crf_kernels_prepare(J, tid)) return;
 
-    const int32_t p0 = crf_part(J->n, tid, T), p1 = crf_part(J->n, tid + 1, T);
+    const int64_t y0 = crf_part((int32_t)J->H, tid, T), y1 = crf_part((int32_t)J->H, tid + 1, T);
+    float *blur_tmp = J->scratch + (size_t)tid * crf_scratch_floats(J) + 2 * (size_t)J->W * J->stride;
     int max_axes = 0;
     for (int i = 0; i < J->nk; i++)
         if (J->k[i].feat_dims + 1 > max_axes) max_axes = J->k[i].feat_dims + 1;
 
+    /* Q alternates between the two buffers: iteration it reads q[it % 2]. */
     for (int it = 0; it < J->p->iterations; it++) {
+        const float *q = J->q[it % 2];
         for (int i = 0; i < J->nk; i++) {
             crf_kernel *k = &J->k[i];
-            lattice_splat(&k->L, J->q, J->stride, k->buf[0],
-                          crf_part(k->L.m, tid, T), crf_part(k->L.m, tid + 1, T));
+            /* alone, a thread can scatter from the points, which reads q in
+             * order; a team gathers per vertex so that no row has two writers.
+             * Both make the same sums in the same order. */
+            if (T == 1) lattice_splat_points(&k->L, q, J->stride, k->buf);
+            else lattice_splat(&k->L, q, J->stride, k->buf, crf_part(k->L.m, tid, T), crf_part(k->L.m, tid + 1, T));
         }
         crf_sync(J);
         for (int axis = 0; axis < max_axes; axis++) {
             for (int i = 0; i < J->nk; i++) {
                 crf_kernel *k = &J->k[i];
+                int32_t c0, c1;
                 if (axis > k->feat_dims) continue;
-                lattice_blur(&k->L, axis, k->buf[axis % 2], k->buf[(axis + 1) % 2], J->stride,
-                             crf_part(k->L.m, tid, T), crf_part(k->L.m, tid + 1, T));
+                lattice_chain_part(&k->L, axis, tid, T, &c0, &c1);
+                lattice_blur(&k->L, k->buf, J->stride, c0, c1, blur_tmp);
             }
             crf_sync(J);
         }
-        crf_update_pixels(J, tid, p0, p1, J->p->logprob && it + 1 == J->p->iterations);
+        crf_update_rows(J, tid, q, J->q[(it + 1) % 2], y0, y1, J->p->logprob && it + 1 == J->p->iterations);
         crf_sync(J);
     }
 }
@@ -388,10 +591,11 @@ semseg_status densecrf_run_threads(const crf_params *p, int64_t C, int64_t H, in
     if (threads > CRF_MAX_THREADS) threads = CRF_MAX_THREADS;
 
     const size_t rows = (size_t)J.n * J.stride;
-    J.unary = malloc(rows * sizeof *J.unary);
-    J.q = malloc(rows * sizeof *J.q);
-    J.eblock = malloc((size_t)threads * CRF_BLOCK * J.stride * sizeof *J.eblock);
-    if (!J.unary || !J.q || !J.eblock) {
+    J.unary = lattice_alloc(rows * sizeof *J.unary);
+    J.q[0] = lattice_alloc(rows * sizeof *J.q[0]);
+    J.q[1] = lattice_alloc(rows * sizeof *J.q[1]);
+    J.scratch = malloc((size_t)threads * crf_scratch_floats(&J) * sizeof *J.scratch);
+    if (!J.unary || !J.q[0] || !J.q[1] || !J.scratch) {
         st = ref_fail(err, SEMSEG_STATUS_NO_MEMORY, "DenseCRF node '%s': out of memory for %ldx%ldx%ld",
                       node, (long)C, (long)H, (long)W);
         goto done;
@@ -412,15 +616,25 @@ semseg_status densecrf_run_threads(const crf_params *p, int64_t C, int64_t H, in
 
     /* Kernels with zero weight contribute nothing: leave them out entirely,
      * so that zero weights give softmax(logits) exactly. */
-    if (p->pos_w != 0.0f)
+    if (p->pos_w != 0.0f && crf_grid_radius(p->pos_xy_std) > 0) {
+        const int r = crf_grid_radius(p->pos_xy_std);
+        J.grid.hx = malloc((size_t)W * (2 * r + 1) * sizeof *J.grid.hx);
+        J.grid.hy = malloc((size_t)H * (2 * r + 1) * sizeof *J.grid.hy);
+        if (!J.grid.hx || !J.grid.hy || crf_grid_axis(W, r, p->pos_xy_std, 1.0, p->normalization, J.grid.hx) ||
+            crf_grid_axis(H, r, p->pos_xy_std, p->pos_w, p->normalization, J.grid.hy)) {
+            st = ref_fail(err, SEMSEG_STATUS_NO_MEMORY, "DenseCRF node '%s': out of memory", node);
+            goto done;
+        }
+        J.grid.r = r;
+        crf_grid_interior(J.grid.hx, r, W, &J.grid.xlo, &J.grid.xhi);
+    } else if (p->pos_w != 0.0f) {
         J.k[J.nk++] = (crf_kernel){.w = p->pos_w, .feat_dims = 2, .xy_std = p->pos_xy_std, .rgb_std = 1.0f};
+    }
     if (p->bi_w != 0.0f)
         J.k[J.nk++] = (crf_kernel){.w = p->bi_w, .feat_dims = 5, .xy_std = p->bi_xy_std, .rgb_std = p->bi_rgb_std};
 
-    const int steps = J.nk > 0 ? p->iterations : 0;
-    for (int32_t i = 0; i < J.n; i++)
-        crf_softmax_row(J.unary + (size_t)i * J.stride, J.q + (size_t)i * J.stride, J.stride, J.c,
-                        p->logprob && steps == 0);
+    const int steps = J.nk > 0 || J.grid.r > 0 ? p->iterations : 0;
+    crf_softmax_rows(J.unary, J.q[0], J.n, J.stride, J.c, p->logprob && steps == 0);
     if (steps > 0) {
         st = crf_run_team(&J, threads, err);
         if (st != SEMSEG_STATUS_OK) goto done;
@@ -431,18 +645,21 @@ semseg_status densecrf_run_threads(const crf_params *p, int64_t C, int64_t H, in
                 goto done;
             }
     }
+    const float *q = J.q[steps % 2];
     for (int c = 0; c < J.c; c++)
-        for (int32_t i = 0; i < J.n; i++) out[(size_t)c * J.n + i] = J.q[(size_t)i * J.stride + c];
+        for (int32_t i = 0; i < J.n; i++) out[(size_t)c * J.n + i] = q[(size_t)i * J.stride + c];
 
 done:
     for (int i = 0; i < J.nk; i++) {
         lattice_free(&J.k[i].L);
-        free(J.k[i].buf[0]);
-        free(J.k[i].buf[1]);
+        free(J.k[i].buf);
     }
+    free(J.grid.hx);
+    free(J.grid.hy);
     free(J.unary);
-    free(J.q);
-    free(J.eblock);
+    free(J.q[0]);
+    free(J.q[1]);
+    free(J.scratch);
     return st;
 }
 

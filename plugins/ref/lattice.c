@@ -1,19 +1,22 @@
 /*
  * Permutohedral lattice: construction (simplex location, vertex hashing,
- * neighbour and splat tables) and the three filtering passes. See lattice.h
- * for the model; the geometry follows Adams, Baek & Davis (2010), section 3.
+ * the blur's chains and the splat table) and the three filtering passes. See
+ * lattice.h for the model; the geometry follows Adams, Baek & Davis (2010),
+ * section 3.
  *
  * Construction runs once per image (about a sixth of a 10-iteration run);
  * the filtering passes run C labels at a time over compact arrays (each row
  * is `stride` contiguous floats), which is where the time goes: their inner
  * loops are unit-stride loops over a row that the compiler vectorises, and
- * they are bound by the latency of fetching scattered rows, not by arithmetic.
+ * they are bound by moving scattered rows through memory, not by arithmetic
+ * (hence the prefetches, the in-place blur and the huge pages).
  */
 #include "lattice.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ref.h"
 
@@ -30,28 +33,53 @@
  * and their neighbours (± d+1) never overflow. */
 #define LATTICE_COORD_LIMIT 1073741824.0 /* 2^30 */
 
+#define LATTICE_HUGE ((size_t)2 << 20) /* bytes in a huge page */
+
+void *lattice_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (bytes < LATTICE_HUGE) return malloc(bytes ? bytes : 1);
+    if (posix_memalign(&p, LATTICE_HUGE, bytes)) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE); /* advice only: without it the memory works as well */
+#endif
+    return p;
+}
+
 /* ---- vertex hash: open addressing over int32 keys of d coordinates ---- */
 
-/* A slot keeps the key's hash beside the vertex index, so a probe touches
- * the key itself only when the hashes already match. */
-typedef struct lattice_slot {
-    uint32_t hash;
-    int32_t v;          /* vertex index, or -1 when empty */
-} lattice_slot;
+/*
+ * Each slot holds the vertex index (int32, -1: empty) followed by its key:
+ * a probe costs one cache miss, not one for the slot and another for a key
+ * array. Keys are stored as int16 when lattice_build has bounded every
+ * coordinate below LATTICE_NARROW (any image at sensible stds), else int32;
+ * a slot is a power of two bytes (16 for the 5-D bilateral kernel with
+ * narrow keys), so it never straddles a cache line. Linear probing, at most
+ * three quarters full. The table is the largest structure of the build and
+ * probing it is where the build's time goes, hence the care for its size.
+ */
+#define LATTICE_NARROW 32000
 
 typedef struct lattice_hash {
-    int d;
-    lattice_slot *slot;
-    size_t cap;         /* power of two, kept at least twice the vertex count */
-    int32_t *keys;      /* [kcap][d] */
-    int32_t m, kcap;
+    int d, narrow;
+    size_t bytes;           /* per slot */
+    unsigned char *slot;    /* [cap][bytes] */
+    size_t cap;             /* power of two */
+    int32_t m;              /* vertices so far */
 } lattice_hash;
 
+/* The coordinates are multiplied by independent odd constants (so the
+ * multiplications overlap) and the sum is mixed. */
 static uint32_t hash_key(const int32_t *k, int d)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (int i = 0; i < d; i++) h = (h ^ (uint32_t)k[i]) * 0x100000001b3ull;
-    h ^= h >> 31;
+    static const uint64_t mul[LATTICE_MAX_D] = {
+        0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull, 0xd6e8feb86659fd93ull,
+        0xff51afd7ed558ccdull, 0xc4ceb9fe1a85ec53ull, 0x94d049bb133111ebull, 0xbf58476d1ce4e5b9ull,
+        0x2127599bf4325c37ull, 0x880355f21e6d1965ull, 0x9fb21c651e98df25ull, 0xa0761d6478bd642full,
+        0xe7037ed1a0b428dbull, 0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull, 0x1d8e4e27c47d124full};
+    uint64_t h = 0;
+    for (int i = 0; i < d; i++) h += (uint64_t)(uint32_t)k[i] * mul[i];
+    h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
     return (uint32_t)(h ^ (h >> 32));
 }
@@ -63,90 +91,122 @@ static int key_equal(const int32_t *a, const int32_t *b, int d)
     return 1;
 }
 
-static void hash_clear(lattice_slot *slot, size_t cap)
+static int32_t *slot_v(const lattice_hash *h, size_t i)
 {
-    for (size_t i = 0; i < cap; i++) slot[i] = (lattice_slot){0, -1};
+    return (int32_t *)(void *)(h->slot + i * h->bytes);
 }
 
-static int hash_init(lattice_hash *h, int d, int32_t expect)
+static inline int slot_match(const lattice_hash *h, size_t i, const int32_t *k)
+{
+    const unsigned char *s = h->slot + i * h->bytes + sizeof(int32_t);
+    if (h->narrow) {
+        const int16_t *q = (const int16_t *)(const void *)s;
+        for (int j = 0; j < h->d; j++)
+            if (q[j] != k[j]) return 0;
+        return 1;
+    }
+    return key_equal((const int32_t *)(const void *)s, k, h->d);
+}
+
+static void slot_key(const lattice_hash *h, size_t i, int32_t *k)
+{
+    const unsigned char *s = h->slot + i * h->bytes + sizeof(int32_t);
+    for (int j = 0; j < h->d; j++)
+        k[j] = h->narrow ? ((const int16_t *)(const void *)s)[j] : ((const int32_t *)(const void *)s)[j];
+}
+
+static void slot_set(const lattice_hash *h, size_t i, int32_t v, const int32_t *k)
+{
+    unsigned char *s = h->slot + i * h->bytes + sizeof(int32_t);
+    *slot_v(h, i) = v;
+    for (int j = 0; j < h->d; j++) {
+        if (h->narrow) ((int16_t *)(void *)s)[j] = (int16_t)k[j];
+        else ((int32_t *)(void *)s)[j] = k[j];
+    }
+}
+
+static unsigned char *hash_alloc(size_t cap, size_t bytes)
+{
+    unsigned char *slot = lattice_alloc(cap * bytes);
+    if (slot)
+        for (size_t i = 0; i < cap; i++) *(int32_t *)(void *)(slot + i * bytes) = -1;
+    return slot;
+}
+
+/* narrow: every key coordinate (and neighbour key) lies in ±LATTICE_NARROW. */
+static int hash_init(lattice_hash *h, int d, int narrow, int32_t expect)
 {
     memset(h, 0, sizeof *h);
     h->d = d;
+    h->narrow = narrow;
+    h->bytes = 8;
+    while (h->bytes < sizeof(int32_t) + d * (narrow ? sizeof(int16_t) : sizeof(int32_t))) h->bytes *= 2;
     h->cap = 64;
     while (h->cap < 2 * (size_t)expect) h->cap *= 2;
-    h->kcap = expect > 16 ? expect : 16;
-    h->slot = malloc(h->cap * sizeof *h->slot);
-    h->keys = malloc((size_t)h->kcap * d * sizeof *h->keys);
-    if (!h->slot || !h->keys) return -1;
-    hash_clear(h->slot, h->cap);
-    return 0;
+    h->slot = hash_alloc(h->cap, h->bytes);
+    return h->slot ? 0 : -1;
 }
 
 static void hash_free(lattice_hash *h)
 {
     free(h->slot);
-    free(h->keys);
     memset(h, 0, sizeof *h);
 }
 
 /* The slot holding key k (hash hk), or the empty slot where it would go. */
-static size_t hash_probe(const lattice_hash *h, const int32_t *k, uint32_t hk)
+static inline size_t hash_probe(const lattice_hash *h, const int32_t *k, uint32_t hk)
 {
-    size_t mask = h->cap - 1, i = hk & mask;
-    for (;;) {
-        const lattice_slot *s = &h->slot[i];
-        if (s->v < 0 || (s->hash == hk && key_equal(h->keys + (size_t)s->v * h->d, k, h->d))) return i;
-        i = (i + 1) & mask;
-    }
+    const size_t mask = h->cap - 1;
+    for (size_t i = hk & mask;; i = (i + 1) & mask)
+        if (*slot_v(h, i) < 0 || slot_match(h, i, k)) return i;
 }
 
 static int32_t hash_find(const lattice_hash *h, const int32_t *k, uint32_t hk)
 {
-    return h->slot[hash_probe(h, k, hk)].v;
+    return *slot_v(h, hash_probe(h, k, hk));
 }
 
 static int hash_grow(lattice_hash *h)
 {
-    size_t cap = h->cap * 2, mask = cap - 1;
-    lattice_slot *slot = malloc(cap * sizeof *slot);
-    if (!slot) return -1;
-    hash_clear(slot, cap);
+    lattice_hash g = *h;
+    g.cap = h->cap * 2;
+    g.slot = hash_alloc(g.cap, g.bytes);
+    if (!g.slot) return -1;
     for (size_t j = 0; j < h->cap; j++) {
-        if (h->slot[j].v < 0) continue;
-        size_t i = h->slot[j].hash & mask;
-        while (slot[i].v >= 0) i = (i + 1) & mask;
-        slot[i] = h->slot[j];
+        int32_t k[LATTICE_MAX_D];
+        if (*slot_v(h, j) < 0) continue;
+        slot_key(h, j, k);
+        slot_set(&g, hash_probe(&g, k, hash_key(k, h->d)), *slot_v(h, j), k);
     }
     free(h->slot);
-    h->slot = slot;
-    h->cap = cap;
+    *h = g;
     return 0;
 }
 
 static void hash_prefetch(const lattice_hash *h, uint32_t hk)
 {
-    LATTICE_PREFETCH(&h->slot[hk & (h->cap - 1)]);
+    LATTICE_PREFETCH(h->slot + (hk & (h->cap - 1)) * h->bytes);
 }
 
 /* Index of key k (hash hk), inserting it when new; -1 when out of memory. */
 static int32_t hash_insert(lattice_hash *h, const int32_t *k, uint32_t hk)
 {
     size_t i = hash_probe(h, k, hk);
-    if (h->slot[i].v >= 0) return h->slot[i].v;
-    if (h->m == h->kcap) {
-        int32_t kcap = h->kcap > INT32_MAX / 2 ? INT32_MAX : h->kcap * 2;
-        int32_t *keys = realloc(h->keys, (size_t)kcap * h->d * sizeof *keys);
-        if (!keys) return -1;
-        h->keys = keys;
-        h->kcap = kcap;
-    }
-    memcpy(h->keys + (size_t)h->m * h->d, k, h->d * sizeof *k);
-    if (2 * (size_t)(h->m + 1) > h->cap) {
+    if (*slot_v(h, i) >= 0) return *slot_v(h, i);
+    if (h->m == INT32_MAX) return -1;
+    if (4 * (size_t)(h->m + 1) > 3 * h->cap) {
         if (hash_grow(h)) return -1;
         i = hash_probe(h, k, hk);
     }
-    h->slot[i] = (lattice_slot){hk, h->m};
+    slot_set(h, i, h->m, k);
     return h->m++;
+}
+
+/* keys[v] = the key of vertex v, for the m vertices. */
+static void hash_keys(const lattice_hash *h, int32_t *keys)
+{
+    for (size_t j = 0; j < h->cap; j++)
+        if (*slot_v(h, j) >= 0) slot_key(h, j, keys + (size_t)*slot_v(h, j) * h->d);
 }
 
 /* ---- geometry ---- */
@@ -178,18 +238,26 @@ static int lattice_locate(int d, const double *pos, const double *scale,
     /* Nearest point whose coordinates are all multiples of d+1; its
      * coordinate sum (in units of d+1) says how far it is off the plane. */
     int sum = 0;
+    double diff[LATTICE_MAX_D + 1];
     for (int i = 0; i <= d; i++) {
         if (!(fabs(el[i]) < LATTICE_COORD_LIMIT)) return -1;
-        double down = floor(el[i] / d1) * d1, up = down + d1;
-        rem0[i] = (int32_t)(up - el[i] < el[i] - down ? up : down);
-        sum += rem0[i] / d1;
+        /* floor by truncation (|q| < 2^30): floor() is a library call on x86-64 */
+        const double q = el[i] / d1;
+        double fq = (double)(int32_t)q;
+        if (fq > q) fq -= 1.0;
+        const double down = fq * d1, up = down + d1;
+        const int take_up = up - el[i] < el[i] - down;
+        rem0[i] = (int32_t)(take_up ? up : down);
+        sum += (int)fq + take_up;
+        diff[i] = el[i] - rem0[i];
         rank[i] = 0;
     }
     /* rank[i]: how many coordinates lie further above their rounding. */
     for (int i = 0; i < d; i++)
         for (int j = i + 1; j <= d; j++) {
-            if (el[i] - rem0[i] < el[j] - rem0[j]) rank[i]++;
-            else rank[j]++;
+            const int lt = diff[i] < diff[j];
+            rank[i] += lt;
+            rank[j] += !lt;
         }
     /* Bring the point back onto the plane by moving the |sum| coordinates
      * that rounded worst by d+1; the ranks rotate accordingly. */
@@ -237,7 +305,85 @@ static semseg_status lattice_fail_memory(lattice *L, lattice_hash *h, char *err)
     return ref_fail(err, SEMSEG_STATUS_NO_MEMORY, "DenseCRF lattice: out of memory");
 }
 
-semseg_status lattice_build(lattice *L, const double *f, int32_t n, int d, char *err)
+/*
+ * The blur runs along chains: for axis a, maximal runs v1, v2, .., vk of
+ * vertices with v(i+1) = vi + δa, δa = (1,..,1) - (d+1)·e_a (last coordinate
+ * implied). A vertex without neighbours along an axis is on no chain of that
+ * axis: its blur is the identity and costs nothing. Writes chain_v and
+ * chain_off (see lattice.h); -1 when out of memory.
+ */
+void lattice_build_links(lattice *L, int part, int parts)
+{
+    enum { BATCH = 4 }; /* vertices whose neighbour slots are fetched together */
+    const lattice_hash *h = L->build_hash;
+    const int d = L->d;
+    const int32_t m = L->m;
+    const int32_t v1 = (int32_t)((int64_t)m * (part + 1) / parts);
+    int32_t *next = L->build_next;
+    if (!h) return;
+    for (int32_t v0 = (int32_t)((int64_t)m * part / parts); v0 < v1; v0 += BATCH) {
+        const int nb = v1 - v0 < BATCH ? (int)(v1 - v0) : BATCH;
+        int32_t nk[BATCH][LATTICE_MAX_D + 1][LATTICE_MAX_D];
+        uint32_t nh[BATCH][LATTICE_MAX_D + 1];
+        for (int b = 0; b < nb; b++) {
+            const int32_t *key = L->keys + (size_t)(v0 + b) * d;
+            for (int axis = 0; axis <= d; axis++) {
+                for (int i = 0; i < d; i++) nk[b][axis][i] = key[i] + 1;
+                if (axis < d) nk[b][axis][axis] = key[axis] - d;
+                nh[b][axis] = hash_key(nk[b][axis], d);
+                hash_prefetch(h, nh[b][axis]);
+            }
+        }
+        for (int b = 0; b < nb; b++)
+            for (int axis = 0; axis <= d; axis++)
+                next[(size_t)axis * m + v0 + b] = hash_find(h, nk[b][axis], nh[b][axis]);
+    }
+}
+
+/* The chains from the links (L->build_next); -1 when out of memory. */
+static int lattice_build_chains(lattice *L)
+{
+    const int d = L->d, d1 = d + 1;
+    const int32_t m = L->m;
+    const int32_t *next = L->build_next;
+    unsigned char *has_prev = calloc((size_t)d1 * m, 1);
+    if (!has_prev) return -1;
+    for (int axis = 0; axis <= d; axis++)
+        for (int32_t v = 0; v < m; v++) {
+            const int32_t u = next[(size_t)axis * m + v];
+            if (u >= 0) has_prev[(size_t)axis * m + u] = 1;
+        }
+    /* a vertex is on a chain when it has a neighbour on either side */
+    size_t nv = 0, nc = 0;
+    for (size_t e = 0; e < (size_t)d1 * m; e++) {
+        nv += has_prev[e] || next[e] >= 0;
+        nc += !has_prev[e] && next[e] >= 0;
+    }
+    L->chain_v = nv < INT32_MAX ? lattice_alloc((nv + 1) * sizeof *L->chain_v) : NULL; /* offsets are int32 */
+    L->chain_off = malloc((nc + 1) * sizeof *L->chain_off);
+    if (!L->chain_v || !L->chain_off) {
+        free(has_prev);
+        return -1;
+    }
+    nv = nc = 0;
+    for (int axis = 0; axis <= d; axis++) {
+        const int32_t *nx = next + (size_t)axis * m;
+        const unsigned char *hp = has_prev + (size_t)axis * m;
+        L->chain_axis[axis] = (int32_t)nc;
+        for (int32_t v = 0; v < m; v++) {
+            if (hp[v] || nx[v] < 0) continue;
+            L->chain_off[nc++] = (int32_t)nv;
+            for (int32_t u = v; u >= 0; u = nx[u]) L->chain_v[nv++] = u;
+        }
+    }
+    L->chain_axis[d1] = (int32_t)nc;
+    L->chain_off[nc] = (int32_t)nv;
+    L->chain_v[nv] = 0; /* read (not used) after the last chain */
+    free(has_prev);
+    return 0;
+}
+
+semseg_status lattice_build_begin(lattice *L, const double *f, int32_t n, int d, char *err)
 {
     const int d1 = d + 1;
     lattice_hash h;
@@ -260,13 +406,25 @@ semseg_status lattice_build(lattice *L, const double *f, int32_t n, int d, char 
     L->d = d;
     L->n = n;
     size_t nc = (size_t)n * d1;
-    L->vert = malloc(nc * sizeof *L->vert);
-    L->slice_w = malloc(nc * sizeof *L->slice_w);
-    if (!L->vert || !L->slice_w || hash_init(&h, d, n)) return lattice_fail_memory(L, &h, err);
+    L->vert = lattice_alloc(nc * sizeof *L->vert);
+    L->slice_w = lattice_alloc(nc * sizeof *L->slice_w);
 
     /* The blur is [1 2 1] along d+1 axes and splat/slice add a tent each;
      * this spacing makes the whole approximate a unit-std Gaussian. */
     for (int i = 0; i < d; i++) scale[i] = d1 * sqrt(2.0 / 3.0) / sqrt((i + 1.0) * (i + 2.0));
+
+    /* A bound on every key coordinate: a lifted coordinate is at most
+     * (d+1)·Σ|f_i·scale_i|; rounding, the simplex corners and the chains'
+     * neighbours move it by less than 4(d+1) more. */
+    double fmax[LATTICE_MAX_D] = {0}, bound = 0;
+    for (int32_t p = 0; p < n; p++)
+        for (int i = 0; i < d; i++) {
+            const double a = fabs(f[(size_t)p * d + i]);
+            fmax[i] = a > fmax[i] ? a : fmax[i]; /* NaN never wins; lattice_locate refuses it */
+        }
+    for (int i = 0; i < d; i++) bound += fmax[i] * scale[i];
+    bound = bound * d1 + 4.0 * d1;
+    if (!L->vert || !L->slice_w || hash_init(&h, d, bound < LATTICE_NARROW, n)) return lattice_fail_memory(L, &h, err);
 
     /* Points go in batches: locate and hash a batch, prefetch its slots,
      * then insert. A corner equal to the previous point's (neighbouring
@@ -305,58 +463,63 @@ semseg_status lattice_build(lattice *L, const double *f, int32_t n, int d, char 
     const int32_t m = h.m;
     L->m = m;
 
-    /* Neighbours of every vertex along every axis: ±(1,..,1) ∓ (d+1)·e_axis. */
-    L->nbr = malloc((size_t)d1 * m * 2 * sizeof *L->nbr);
-    if (!L->nbr) return lattice_fail_memory(L, &h, err);
-    for (int32_t v = 0; v < m; v++) {
-        const int32_t *key = h.keys + (size_t)v * d;
-        int32_t nk[2 * (LATTICE_MAX_D + 1)][LATTICE_MAX_D];
-        uint32_t nh[2 * (LATTICE_MAX_D + 1)];
-        for (int axis = 0; axis <= d; axis++) {
-            int32_t *k1 = nk[2 * axis], *k2 = nk[2 * axis + 1];
-            for (int i = 0; i < d; i++) {
-                k1[i] = key[i] - 1;
-                k2[i] = key[i] + 1;
-            }
-            if (axis < d) {
-                k1[axis] = key[axis] + d;
-                k2[axis] = key[axis] - d;
-            }
-            for (int s2 = 0; s2 < 2; s2++) {
-                nh[2 * axis + s2] = hash_key(nk[2 * axis + s2], d);
-                hash_prefetch(&h, nh[2 * axis + s2]);
-            }
-        }
-        for (int j = 0; j < 2 * d1; j++) {
-            int32_t u = hash_find(&h, nk[j], nh[j]);
-            L->nbr[((size_t)(j / 2) * m + v) * 2 + j % 2] = u < 0 ? m : u;
-        }
-    }
+    /* Chains along every axis come next (lattice_build_links): they need
+     * the keys by vertex, the table, and room for the links. */
+    L->keys = malloc(((size_t)m * d + 1) * sizeof *L->keys);
+    L->build_next = malloc(((size_t)d1 * m + 1) * sizeof *L->build_next);
+    L->build_hash = calloc(1, sizeof *L->build_hash);
+    if (!L->keys || !L->build_next || !L->build_hash) return lattice_fail_memory(L, &h, err);
+    hash_keys(&h, L->keys);
+    *L->build_hash = h;
+    return SEMSEG_STATUS_OK;
+}
+
+semseg_status lattice_build_end(lattice *L, char *err)
+{
+    const int d = L->d, d1 = d + 1;
+    const int32_t n = L->n, m = L->m;
+    const size_t nc = (size_t)n * d1;
+    lattice_hash h;
+    memset(&h, 0, sizeof h);
+    if (!L->build_hash)
+        return ref_fail(err, SEMSEG_STATUS_INTERNAL, "DenseCRF lattice: lattice_build_end without a begin");
+    if (lattice_build_chains(L)) return lattice_fail_memory(L, &h, err);
+    hash_free(L->build_hash);
+    free(L->build_hash);
+    free(L->build_next);
+    L->build_hash = NULL;
+    L->build_next = NULL;
 
     /* The splat as a gather: per vertex, its (point, weight) entries. */
     L->csr_start = calloc((size_t)m + 1, sizeof *L->csr_start);
-    L->csr_pt = malloc(nc * sizeof *L->csr_pt);
-    L->csr_w = malloc(nc * sizeof *L->csr_w);
-    if (!L->csr_start || !L->csr_pt || !L->csr_w) return lattice_fail_memory(L, &h, err);
+    L->csr_pt = lattice_alloc(nc * sizeof *L->csr_pt);
+    L->csr_w = lattice_alloc(nc * sizeof *L->csr_w);
+    L->splat_w = lattice_alloc(nc * sizeof *L->splat_w);
+    if (!L->csr_start || !L->csr_pt || !L->csr_w || !L->splat_w) return lattice_fail_memory(L, &h, err);
+    memcpy(L->splat_w, L->slice_w, nc * sizeof *L->splat_w);
     for (size_t e = 0; e < nc; e++) L->csr_start[L->vert[e] + 1]++;
     for (int32_t v = 0; v < m; v++) L->csr_start[v + 1] += L->csr_start[v];
     int32_t *fill = malloc((size_t)m * sizeof *fill);
     if (!fill) return lattice_fail_memory(L, &h, err);
     memcpy(fill, L->csr_start, (size_t)m * sizeof *fill);
-    for (size_t e = 0; e < nc; e++) {
-        int32_t at = fill[L->vert[e]]++;
-        L->csr_pt[at] = (int32_t)(e / d1);
-        L->csr_w[at] = L->slice_w[e];
-    }
+    for (int32_t p = 0; p < n; p++)
+        for (int k = 0; k <= d; k++) {
+            const size_t e = (size_t)p * d1 + k;
+            const int32_t at = fill[L->vert[e]]++;
+            L->csr_pt[at] = p;
+            L->csr_w[at] = L->slice_w[e];
+        }
     free(fill);
 
-    /* Keep the keys (tests check the geometry with them), trimmed to size. */
-    L->keys = h.keys;
-    h.keys = NULL;
-    int32_t *trim = realloc(L->keys, ((size_t)m * d + 1) * sizeof *trim);
-    if (trim) L->keys = trim;
-    hash_free(&h);
     return SEMSEG_STATUS_OK;
+}
+
+semseg_status lattice_build(lattice *L, const double *f, int32_t n, int d, char *err)
+{
+    semseg_status st = lattice_build_begin(L, f, n, d, err);
+    if (st != SEMSEG_STATUS_OK) return st;
+    lattice_build_links(L, 0, 1);
+    return lattice_build_end(L, err);
 }
 
 void lattice_free(lattice *L)
@@ -364,10 +527,15 @@ void lattice_free(lattice *L)
     free(L->keys);
     free(L->vert);
     free(L->slice_w);
-    free(L->nbr);
+    free(L->chain_v);
+    free(L->chain_off);
     free(L->csr_start);
     free(L->csr_pt);
     free(L->csr_w);
+    free(L->splat_w);
+    if (L->build_hash) hash_free(L->build_hash);
+    free(L->build_hash);
+    free(L->build_next);
     memset(L, 0, sizeof *L);
 }
 
@@ -377,61 +545,171 @@ void lattice_scale(lattice *L, const float *in_scale, const float *out_scale)
     const size_t nc = (size_t)L->n * d1;
     if (in_scale)
         for (size_t e = 0; e < nc; e++) L->csr_w[e] *= in_scale[L->csr_pt[e]];
-    if (out_scale)
-        for (size_t e = 0; e < nc; e++) L->slice_w[e] *= out_scale[e / d1];
+    for (int32_t p = 0; p < L->n; p++)
+        for (int k = 0; k < d1; k++) {
+            if (in_scale) L->splat_w[(size_t)p * d1 + k] *= in_scale[p];
+            if (out_scale) L->slice_w[(size_t)p * d1 + k] *= out_scale[p];
+        }
 }
 
 /* ---- filtering passes ---- */
 
-/* The blur reads its neighbour rows at scattered places; asking for them a
- * few vertices ahead hid enough latency to save 15 % of a run (measured;
- * the same for splat and slice gained nothing, so they do without). */
-#define LATTICE_AHEAD 8
+/* The passes are compiled twice, for x86-64-v3 (AVX2, FMA) and for the
+ * x86-64 baseline; the loader picks one at start-up. They differ in the last
+ * bits where a*b + c becomes an FMA (CMakeLists.txt allows the contraction
+ * for this file). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define LATTICE_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define LATTICE_HOT
+#endif
 
+/* The passes read rows at scattered places (chain neighbours, a vertex's
+ * points, a point's corners); asking for them this many rows ahead hides
+ * the latency (16 measured faster than 4 or 8, and no slower than 32). */
+#define LATTICE_AHEAD 16
+
+/* Asks for each 64-byte line of a row once. */
 static inline void lattice_prefetch_row(const float *row, int stride)
 {
-    for (int c = 0; c < stride; c += 16) LATTICE_PREFETCH(row + c);
-    LATTICE_PREFETCH(row + stride - 1);
+    const uintptr_t end = (uintptr_t)(row + stride - 1);
+    for (uintptr_t a = (uintptr_t)row & ~(uintptr_t)63; a <= end; a += 64) LATTICE_PREFETCH((const void *)a);
 }
 
-void lattice_splat(const lattice *L, const float *in, int stride, float *V, int32_t v0, int32_t v1)
+/* Rows whose stride is a multiple of LATTICE_LANES are summed lane block by
+ * lane block in registers; other strides (the normaliser's 1) take a plain loop. */
+#define LATTICE_LANES 8
+
+LATTICE_HOT void lattice_splat(const lattice *L, const float *in, int stride, float *V, int32_t v0, int32_t v1)
 {
+    const int32_t *start = L->csr_start, *pt = L->csr_pt;
+    const int32_t end = start[v1];
     for (int32_t v = v0; v < v1; v++) {
         float *restrict o = V + (size_t)v * stride;
+        const int32_t e0 = start[v], e1 = start[v + 1];
+        for (int32_t e = e0; e < e1 && e + LATTICE_AHEAD < end; e++)
+            lattice_prefetch_row(in + (size_t)pt[e + LATTICE_AHEAD] * stride, stride);
+        if (stride % LATTICE_LANES == 0) {
+            for (int c0 = 0; c0 < stride; c0 += LATTICE_LANES) {
+                float acc[LATTICE_LANES] = {0};
+                for (int32_t e = e0; e < e1; e++) {
+                    const float w = L->csr_w[e];
+                    const float *restrict r = in + (size_t)pt[e] * stride + c0;
+                    for (int c = 0; c < LATTICE_LANES; c++) acc[c] += w * r[c];
+                }
+                for (int c = 0; c < LATTICE_LANES; c++) o[c0 + c] = acc[c];
+            }
+            continue;
+        }
         for (int c = 0; c < stride; c++) o[c] = 0.0f;
-        for (int32_t e = L->csr_start[v]; e < L->csr_start[v + 1]; e++) {
+        for (int32_t e = e0; e < e1; e++) {
             const float w = L->csr_w[e];
-            const float *restrict r = in + (size_t)L->csr_pt[e] * stride;
+            const float *restrict r = in + (size_t)pt[e] * stride;
             for (int c = 0; c < stride; c++) o[c] += w * r[c];
         }
     }
 }
 
-void lattice_blur(const lattice *L, int axis, const float *src, float *dst, int stride,
-                  int32_t v0, int32_t v1)
+LATTICE_HOT void lattice_splat_points(const lattice *L, const float *in, int stride, float *V)
 {
-    const int32_t *nb = L->nbr + (size_t)axis * L->m * 2;
-    for (int32_t v = v0; v < v1; v++) {
-        if (v + LATTICE_AHEAD < v1) {
-            lattice_prefetch_row(src + (size_t)nb[2 * (v + LATTICE_AHEAD)] * stride, stride);
-            lattice_prefetch_row(src + (size_t)nb[2 * (v + LATTICE_AHEAD) + 1] * stride, stride);
+    const int d1 = L->d + 1;
+    memset(V, 0, (size_t)L->m * stride * sizeof *V);
+    for (int32_t p = 0; p < L->n; p++) {
+        const float *restrict q = in + (size_t)p * stride;
+        const int32_t *vert = L->vert + (size_t)p * d1;
+        const float *w = L->splat_w + (size_t)p * d1;
+        for (int k = 0; k < d1; k++) {
+            const float wk = w[k];
+            float *restrict o = V + (size_t)vert[k] * stride;
+            for (int c = 0; c < stride; c++) o[c] += wk * q[c];
         }
-        const float *restrict s = src + (size_t)v * stride;
-        const float *restrict a = src + (size_t)nb[2 * v] * stride;
-        const float *restrict b = src + (size_t)nb[2 * v + 1] * stride;
-        float *restrict o = dst + (size_t)v * stride;
-        for (int c = 0; c < stride; c++) o[c] = s[c] + 0.5f * (a[c] + b[c]);
     }
 }
 
-void lattice_slice_add(const lattice *L, const float *V, int stride, float *out,
-                       int32_t p0, int32_t p1)
+void lattice_chain_part(const lattice *L, int axis, int part, int parts, int32_t *c0, int32_t *c1)
+{
+    const int32_t first = L->chain_axis[axis], last = L->chain_axis[axis + 1];
+    const int64_t v0 = L->chain_off[first], nv = L->chain_off[last] - v0;
+    int32_t cut[2];
+    /* the first chain starting at or after the part's share of vertices */
+    for (int s = 0; s < 2; s++) {
+        const int64_t want = v0 + nv * (part + s) / parts;
+        int32_t lo = first, hi = last;
+        while (lo < hi) {
+            const int32_t mid = lo + (hi - lo) / 2;
+            if (L->chain_off[mid] < want) lo = mid + 1;
+            else hi = mid;
+        }
+        cut[s] = part + s == parts ? last : lo;
+    }
+    *c0 = cut[0];
+    *c1 = cut[1];
+}
+
+/* Chains are short (a few vertices), so the walk is one flat loop over their
+ * entries. A chain's ends are handled by multiplying the missing neighbour
+ * by 0 instead of branching (a branch would be mispredicted about once per
+ * chain); x·1 and x·0 are exact, so the sums are those of the formula. */
+LATTICE_HOT void lattice_blur(const lattice *L, float *V, int stride, int32_t c0, int32_t c1, float *tmp)
+{
+    const int32_t *cv = L->chain_v, *co = L->chain_off;
+    const int32_t end = co[c1];
+    float *keep[2] = {tmp, tmp + stride};
+    int32_t ch = c0;
+    for (int c = 0; c < 2 * stride; c++) tmp[c] = 0.0f; /* finite: it is multiplied by 0 */
+    for (int32_t e = co[c0]; e < end; e++) {
+        if (e + LATTICE_AHEAD < end) lattice_prefetch_row(V + (size_t)cv[e + LATTICE_AHEAD] * stride, stride);
+        const int first = e == co[ch], last = e + 1 == co[ch + 1];
+        const float has_prev = first ? 0.0f : 1.0f, has_next = last ? 0.0f : 1.0f;
+        float *restrict s = V + (size_t)cv[e] * stride;
+        float *restrict save = keep[e & 1];
+        const float *restrict prev = keep[(e + 1) & 1];
+        /* cv[e + 1] is a real row even after a chain's last entry (the next
+         * chain's first vertex, or the sentinel) */
+        const float *restrict nx = V + (size_t)cv[e + 1] * stride;
+        if (stride % LATTICE_LANES == 0) {
+            for (int c0 = 0; c0 < stride; c0 += LATTICE_LANES) {
+                float x[LATTICE_LANES];
+                for (int c = 0; c < LATTICE_LANES; c++) x[c] = s[c0 + c];
+                for (int c = 0; c < LATTICE_LANES; c++)
+                    s[c0 + c] = x[c] + 0.5f * (has_prev * prev[c0 + c] + has_next * nx[c0 + c]);
+                for (int c = 0; c < LATTICE_LANES; c++) save[c0 + c] = x[c];
+            }
+        } else {
+            for (int c = 0; c < stride; c++) {
+                const float x = s[c];
+                s[c] = x + 0.5f * (has_prev * prev[c] + has_next * nx[c]);
+                save[c] = x;
+            }
+        }
+        ch += last;
+    }
+}
+
+LATTICE_HOT void lattice_slice_add(const lattice *L, const float *V, int stride, float *out,
+                                   int32_t p0, int32_t p1)
 {
     const int d1 = L->d + 1;
+    const int ahead = (LATTICE_AHEAD + d1 - 1) / d1; /* points */
     for (int32_t p = p0; p < p1; p++) {
         float *restrict o = out + (size_t)(p - p0) * stride;
         const int32_t *vert = L->vert + (size_t)p * d1;
         const float *w = L->slice_w + (size_t)p * d1;
+        if (p + ahead < p1)
+            for (int k = 0; k < d1; k++) lattice_prefetch_row(V + (size_t)vert[ahead * d1 + k] * stride, stride);
+        if (stride % LATTICE_LANES == 0) {
+            for (int c0 = 0; c0 < stride; c0 += LATTICE_LANES) {
+                float acc[LATTICE_LANES];
+                for (int c = 0; c < LATTICE_LANES; c++) acc[c] = o[c0 + c];
+                for (int k = 0; k < d1; k++) {
+                    const float wk = w[k];
+                    const float *restrict r = V + (size_t)vert[k] * stride + c0;
+                    for (int c = 0; c < LATTICE_LANES; c++) acc[c] += wk * r[c];
+                }
+                for (int c = 0; c < LATTICE_LANES; c++) o[c0 + c] = acc[c];
+            }
+            continue;
+        }
         for (int k = 0; k < d1; k++) {
             const float wk = w[k];
             const float *restrict r = V + (size_t)vert[k] * stride;
@@ -442,23 +720,14 @@ void lattice_slice_add(const lattice *L, const float *V, int stride, float *out,
 
 semseg_status lattice_filter(const lattice *L, const float *in, int stride, float *out)
 {
-    float *a = calloc(((size_t)L->m + 1) * stride, sizeof *a);
-    float *b = calloc(((size_t)L->m + 1) * stride, sizeof *b);
-    if (!a || !b) {
-        free(a);
-        free(b);
-        return SEMSEG_STATUS_NO_MEMORY;
-    }
-    lattice_splat(L, in, stride, a, 0, L->m);
-    for (int axis = 0; axis <= L->d; axis++) {
-        lattice_blur(L, axis, a, b, stride, 0, L->m);
-        float *t = a;
-        a = b;
-        b = t;
-    }
+    float *V = lattice_alloc(((size_t)L->m * stride + 3 * (size_t)stride) * sizeof *V);
+    if (!V) return SEMSEG_STATUS_NO_MEMORY;
+    float *tmp = V + (size_t)L->m * stride;
+    lattice_splat(L, in, stride, V, 0, L->m);
+    for (int axis = 0; axis <= L->d; axis++)
+        lattice_blur(L, V, stride, L->chain_axis[axis], L->chain_axis[axis + 1], tmp);
     memset(out, 0, (size_t)L->n * stride * sizeof *out);
-    lattice_slice_add(L, a, stride, out, 0, L->n);
-    free(a);
-    free(b);
+    lattice_slice_add(L, V, stride, out, 0, L->n);
+    free(V);
     return SEMSEG_STATUS_OK;
 }

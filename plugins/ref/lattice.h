@@ -15,15 +15,15 @@
  * constant factor (callers normalise, so that factor never shows).
  *
  * Everything that depends on the points only (simplex corners, weights, the
- * neighbour of every vertex along every axis, and the splat as a list of
- * contributions per vertex) is computed once by lattice_build and reused for
+ * chains of neighbouring vertices along every axis, and the splat as a list
+ * of contributions per vertex) is computed once by lattice_build and reused for
  * every filtering, every label and every mean-field iteration.
  *
- * Value arrays are rows of `stride` floats, one row per point or per vertex.
- * Vertex buffers hold m + 1 rows: row m is the "missing neighbour" and must be
- * zero. The splat/blur/slice functions work on a range of rows so that threads
- * can share the work without locks: splat is a gather (each vertex sums its
- * own contributions), so no two threads ever write the same row.
+ * Value arrays are rows of `stride` floats, one row per point or per vertex
+ * (m rows). The splat/blur/slice functions work on a range of rows or chains
+ * so that threads can share the work without locks: splat is a gather (each
+ * vertex sums its own contributions) and each vertex is on one chain per
+ * axis, so no two threads ever write the same row.
  *
  * Keys are int32 per coordinate; lattice_build refuses features whose lifted
  * coordinates would not fit (|x| ≥ 2^30), which with pixel positions would
@@ -32,6 +32,7 @@
 #ifndef SEMSEG_REF_LATTICE_H
 #define SEMSEG_REF_LATTICE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "semseg/plugin.h"
@@ -45,16 +46,39 @@ typedef struct lattice {
     int32_t *keys;      /* [m][d] first d coordinates; the last is minus their sum */
     int32_t *vert;      /* [n][d+1] vertex of each simplex corner */
     float *slice_w;     /* [n][d+1] slice weight of each corner (barycentric, scalable) */
-    int32_t *nbr;       /* [d+1][m][2] neighbours along each axis; m when absent */
+    int32_t *chain_v;   /* vertices of every chain (see lattice_blur), axis after axis, chain after chain */
+    int32_t *chain_off; /* chain c is chain_v[chain_off[c]] .. chain_v[chain_off[c+1]-1] */
+    int32_t chain_axis[LATTICE_MAX_D + 2]; /* chains of axis a: chain_axis[a] .. chain_axis[a+1]-1 */
     int32_t *csr_start; /* [m+1] splat entries of vertex v: csr_start[v] .. csr_start[v+1]-1 */
     int32_t *csr_pt;    /* [n(d+1)] point of each splat entry */
     float *csr_w;       /* [n(d+1)] splat weight of each entry (barycentric, scalable) */
+    float *splat_w;     /* [n][d+1] the same splat weights in point order */
+    struct lattice_hash *build_hash; /* between lattice_build_begin and _end only */
+    int32_t *build_next;             /* the links, idem */
 } lattice;
+
+/* Memory for a large array that is read at scattered places (vertex rows,
+ * the lattice's tables): aligned to 2 MB and, where the system offers
+ * transparent huge pages on request (Linux madvise), backed by them, which
+ * spares the passes a TLB miss on nearly every row. Small requests are a
+ * plain malloc. Release with free(); NULL when out of memory. */
+void *lattice_alloc(size_t bytes);
 
 /* Builds the lattice of n points with features f[n][d] (already divided by
  * their std). On failure *L is left empty and err names the problem. */
 semseg_status lattice_build(lattice *L, const double *f, int32_t n, int d, char *err);
 void lattice_free(lattice *L);
+
+/* lattice_build in three steps, so that a team of threads can share the
+ * middle one (the neighbour lookups, a third of the build):
+ *   lattice_build_begin   one thread: simplices and vertices;
+ *   lattice_build_links   every thread its part (0 <= part < parts), after begin;
+ *   lattice_build_end     one thread, after all parts: chains, splat table.
+ * A failing begin or end leaves *L empty; lattice_free frees a lattice left
+ * between begin and end. */
+semseg_status lattice_build_begin(lattice *L, const double *f, int32_t n, int d, char *err);
+void lattice_build_links(lattice *L, int part, int parts);
+semseg_status lattice_build_end(lattice *L, char *err);
 
 /* Multiplies every splat weight of point p by in_scale[p] and every slice weight
  * of point p by out_scale[p] (either may be NULL). Turns K into diag(out)·K·diag(in). */
@@ -63,9 +87,21 @@ void lattice_scale(lattice *L, const float *in_scale, const float *out_scale);
 /* V[v] = Σ w · in[p] over the splat entries of vertices v0 <= v < v1. */
 void lattice_splat(const lattice *L, const float *in, int stride, float *V, int32_t v0, int32_t v1);
 
-/* dst[v] = src[v] + ½(src[n1] + src[n2]) along one axis (0..d), v0 <= v < v1. */
-void lattice_blur(const lattice *L, int axis, const float *src, float *dst, int stride,
-                  int32_t v0, int32_t v1);
+/* The same sums as lattice_splat over all vertices, made in point order (a
+ * scatter: each point adds to its d+1 corners), which reads `in` once, in
+ * order. Every vertex gets its contributions in the same order as from
+ * lattice_splat, so the results are equal bit for bit; one thread only. */
+void lattice_splat_points(const lattice *L, const float *in, int stride, float *V);
+
+/* The blur along one axis, in place: V[v] = V[v] + ½(V[prev] + V[next])
+ * on the values before the pass, for the chains c0 <= c < c1 of that axis
+ * (a chain lists the vertices v, v+δ, v+2δ, .. that exist; a vertex with no
+ * neighbour on the axis is on no chain, its value stays). tmp: 2·stride floats. */
+void lattice_blur(const lattice *L, float *V, int stride, int32_t c0, int32_t c1, float *tmp);
+
+/* The chains [*c0, *c1) of one axis that make share `part` of `parts`,
+ * balanced by vertex count. */
+void lattice_chain_part(const lattice *L, int axis, int part, int parts, int32_t *c0, int32_t *c1);
 
 /* out[p - p0] += Σ w · V[corner] for points p0 <= p < p1: out holds the rows
  * of those points only, so a caller can slice into a small block. */

@@ -4,8 +4,9 @@
  *   probabilities sum to 1; 0 iterations or zero weights give softmax(logits)
  *   (against a float64 softmax); a per-pixel constant added to the logits
  *   changes nothing; permuting labels permutes the output; uniform logits stay
- *   uniform; 1, 2 and 3 threads agree bit for bit; uint8 and float images
- *   agree bit for bit.
+ *   uniform; 1, 2 and 3 threads agree bit for bit (also with fewer rows per
+ *   thread than the grid filter's radius); uint8 and float images agree bit
+ *   for bit.
  * Edge cases: a 1×1 image and a large image with a tiny std (no pixel sees
  * another, so each pixel iterates Q = softmax(logits + (pos_w+bi_w)·Q) on its
  * own, computed here in float64); C = 1; C = 2, W ≠ H and a constant image
@@ -159,6 +160,35 @@ done:
     crf_scene_free(&s);
 }
 
+/* Threads split the grid filter by rows: a radius (12 at std 3) larger than
+ * a thread's share of 7 rows must not change a bit; nor must the lattice's
+ * chains split between threads. Both normalisations, logprob too. */
+static void test_threads_small(void)
+{
+    crf_scene s;
+    crf_params p;
+    const int C = 5, H = 7, W = 33;
+    if (crf_scene_make(&s, C, H, W, 1.0, 1.0, 16)) return;
+    for (int norm = 0; norm < 2; norm++) {
+        crf_params_default(&p);
+        p.normalization = norm;
+        p.pos_xy_std = 3.0f;
+        p.bi_xy_std = 5.0f;
+        p.logprob = norm;
+        float *one = run(&p, C, H, W, s.logits, s.img8, SEMSEG_DTYPE_UINT8, 1);
+        for (int t = 2; t <= 4 && one; t++) {
+            float *q = run(&p, C, H, W, s.logits, s.img8, SEMSEG_DTYPE_UINT8, t);
+            if (!q) continue;
+            checks++;
+            CRF_CHECK(memcmp(q, one, (size_t)C * H * W * sizeof *q) == 0, "7 rows, norm %d: %d threads differ from 1",
+                      norm, t);
+            free(q);
+        }
+        free(one);
+    }
+    crf_scene_free(&s);
+}
+
 /* Each pixel on its own: Q = softmax(logits + (pos_w + bi_w)·Q), in float64. */
 static void isolated_reference(const crf_params *p, const float *logits, int C, int n, double *out)
 {
@@ -263,6 +293,7 @@ int main(void)
 {
     test_sums_and_softmax();
     test_shift_permute_uniform_threads();
+    test_threads_small();
     test_isolated("1x1 image", 4, 1, 1, 1.0f);
     test_isolated("large image, small std", 3, 400, 600, 0.05f);
     test_one_label();

@@ -4,7 +4,7 @@
  * of A*_d (coordinates sum to 0, all ≡ k mod d+1 for corner k), the weights
  * are barycentric (≥ 0, sum 1) and reproduce the lifted point
  * (Σ w_k·corner_k = E·f·scale, with E written out here independently), the
- * neighbour table agrees with a brute-force search over all vertex keys, and
+ * blur's chains agree with a brute-force neighbour search over all vertex keys, and
  * the splat table is the transpose of the slice table. Also: features so far
  * apart that 16-bit keys would overflow still work, and features beyond the
  * int32 key range are refused with a message.
@@ -99,24 +99,45 @@ static void check_geometry(const char *name, const double *f, int32_t n, int d, 
     CRF_CHECK(!bad_csr, "%s: splat table is not the transpose of the slice table", name);
 
     if (brute_force) {
+        /* Along every axis: the chains' links are exactly the neighbour pairs
+         * (key and key + δ, found by a search over all keys), each vertex is
+         * on at most one chain, and chains are maximal with length >= 2. */
         int bad_nb = 0;
-        for (int32_t v = 0; v < L.m; v++) {
-            int64_t key[LATTICE_MAX_D + 1], want[LATTICE_MAX_D + 1], other[LATTICE_MAX_D + 1];
-            full_key(&L, v, key);
-            for (int axis = 0; axis <= d; axis++)
+        int32_t *nx = malloc((size_t)L.m * sizeof *nx), *pv = malloc((size_t)L.m * sizeof *pv);
+        for (int axis = 0; axis <= d && nx && pv; axis++) {
+            for (int32_t v = 0; v < L.m; v++) nx[v] = pv[v] = -2; /* -2: on no chain */
+            for (int32_t c = L.chain_axis[axis]; c < L.chain_axis[axis + 1]; c++) {
+                const int32_t e0 = L.chain_off[c], e1 = L.chain_off[c + 1];
+                if (e1 - e0 < 2) bad_nb++;
+                for (int32_t e = e0; e < e1; e++) {
+                    const int32_t v = L.chain_v[e];
+                    if (nx[v] != -2) bad_nb++;
+                    nx[v] = e + 1 < e1 ? L.chain_v[e + 1] : -1;
+                    pv[v] = e > e0 ? L.chain_v[e - 1] : -1;
+                }
+            }
+            for (int32_t v = 0; v < L.m; v++) {
+                int64_t key[LATTICE_MAX_D + 1], want[2][LATTICE_MAX_D + 1], other[LATTICE_MAX_D + 1];
+                int32_t found[2] = {-1, -1};
+                full_key(&L, v, key);
                 for (int s = 0; s < 2; s++) {
                     const int sign = s == 0 ? -1 : 1;
-                    for (int r = 0; r <= d; r++) want[r] = key[r] + sign * (r == axis ? -d : 1);
-                    int32_t found = L.m;
-                    for (int32_t u = 0; u < L.m; u++) {
-                        full_key(&L, u, other);
-                        if (memcmp(other, want, d1 * sizeof *want) == 0) found = u;
-                    }
-                    if (L.nbr[((size_t)axis * L.m + v) * 2 + s] != found) bad_nb++;
+                    for (int r = 0; r <= d; r++) want[s][r] = key[r] + sign * (r == axis ? -d : 1);
                 }
+                for (int32_t u = 0; u < L.m; u++) {
+                    full_key(&L, u, other);
+                    for (int s = 0; s < 2; s++)
+                        if (memcmp(other, want[s], d1 * sizeof *other) == 0) found[s] = u;
+                }
+                if (found[0] < 0 && found[1] < 0) bad_nb += nx[v] != -2;
+                else bad_nb += pv[v] != found[0] || nx[v] != found[1];
+            }
         }
         checks++;
-        CRF_CHECK(bad_nb == 0, "%s: %d neighbour entries disagree with a brute-force search", name, bad_nb);
+        CRF_CHECK(nx && pv && bad_nb == 0, "%s: %d chain entries disagree with a brute-force neighbour search", name,
+                  bad_nb);
+        free(nx);
+        free(pv);
     }
     lattice_free(&L);
 }
@@ -154,6 +175,24 @@ static void check_filter(void)
     CRF_CHECK(ratio > 0.07 && ratio < 0.25, "filter: response at 2 std is %.3f of the peak, want ~0.135", ratio);
     CRF_CHECK(far < 1e-3, "filter: response at 4 std is %.4f of the peak", far);
     printf("impulse response at 2 std: %.3f of the peak (Gaussian: 0.135)\n", ratio);
+
+    /* The scatter splat (one thread) against the gather (threads): the
+     * same sums in the same order, so equal bit for bit; 8 lanes. */
+    float *rows = malloc((size_t)n * 8 * sizeof *rows);
+    float *va = malloc((size_t)L.m * 8 * sizeof *va), *vb = malloc((size_t)L.m * 8 * sizeof *vb);
+    uint64_t seed = 5;
+    checks++;
+    if (rows && va && vb) {
+        for (int i = 0; i < n * 8; i++) rows[i] = (float)crf_rand_unit(&seed);
+        lattice_splat(&L, rows, 8, va, 0, L.m);
+        lattice_splat_points(&L, rows, 8, vb);
+        CRF_CHECK(memcmp(va, vb, (size_t)L.m * 8 * sizeof *va) == 0, "scatter splat differs from gather splat");
+    } else {
+        CRF_CHECK(0, "out of memory");
+    }
+    free(rows);
+    free(va);
+    free(vb);
     lattice_free(&L);
 done:
     free(f);

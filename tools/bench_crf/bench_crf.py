@@ -14,6 +14,10 @@ MAP agreement between the two, and a Markdown table for docs/densecrf.md.
 
     .venv/bin/python tools/bench_crf/bench_crf.py --driver BUILD/tools/bench_crf/bench_crf
 
+--compare-driver OTHER/tools/bench_crf/bench_crf (a build of another version
+of the sources) adds its 1-thread row to the same run, for before/after
+figures taken under the same machine load.
+
 pydensecrf comes from PyPI as `pydensecrf2` (pip builds it from source and
 it installs the `pydensecrf` module); without it the script times ours only.
 """
@@ -96,15 +100,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--driver", required=True, help="the bench_crf executable")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--compare-driver", help="a bench_crf built from other sources, timed in the same run")
     args = ap.parse_args()
 
     img, logits = make_input()
     rows = []
+    load_start = os.getloadavg()[0]
+    qc = None
     with tempfile.TemporaryDirectory() as tmp:
         t1, q1 = run_ours(args.driver, tmp, img, logits, 1, args.runs)
         t2, q2 = run_ours(args.driver, tmp, img, logits, 2, args.runs)
+        if args.compare_driver:
+            tc, qc = run_ours(args.compare_driver, tmp, img, logits, 1, args.runs)
     rows.append(("semseg-onnx ref DenseCRF, 1 thread", t1))
     rows.append(("semseg-onnx ref DenseCRF, 2 threads", t2))
+    if args.compare_driver:
+        rows.append(("compared build (--compare-driver), 1 thread", tc))
     same = np.array_equal(q1, q2)
     try:
         tp, qp = run_pydensecrf(img, logits, args.runs)
@@ -117,7 +128,7 @@ def main():
           f"pos {PARAMS['pos_w']}/{PARAMS['pos_xy_std']}, bi {PARAMS['bi_w']}/{PARAMS['bi_xy_std']}/"
           f"{PARAMS['bi_rgb_std']}, symmetric normalisation; median of {args.runs} runs")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f} at the end")
+          f"load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print()
     print("| implementation | wall s / image | CPU s / image |")
     print("|---|---|---|")
@@ -126,6 +137,9 @@ def main():
     print()
     print(f"1 vs 2 threads: outputs {'identical' if same else 'DIFFERENT'}")
     print(f"MAP changed by the CRF: {np.mean(map_ours != logits.argmax(0)) * 100:.2f} % of pixels")
+    if qc is not None:
+        print(f"MAP agreement with the compared build: {np.mean(map_ours == qc.argmax(0)) * 100:.2f} %  "
+              f"(max |dQ| {np.abs(q1 - qc).max():.3f}); CPU time {tc[1] / t1[1]:.2f}x ours")
     if qp is not None:
         agree = np.mean(map_ours == qp.argmax(0))
         print(f"MAP agreement with pydensecrf: {agree * 100:.2f} %  "
