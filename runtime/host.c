@@ -59,8 +59,11 @@ static semseg_status add_file(host *h, const char *file)
     p->file = real ? real : strdup(file);
     if (!p->file) return SEMSEG_STATUS_NO_MEMORY;
 
-    /* RTLD_LOCAL keeps plugins' symbols apart; RTLD_NOW reports missing ones here. */
-    p->dl = dlopen(p->file, RTLD_NOW | RTLD_LOCAL);
+    /* RTLD_LOCAL keeps plugins' symbols apart; RTLD_NOW reports missing ones
+     * here; RTLD_NODELETE keeps the code mapped after dlclose, because the
+     * libraries a plugin pulls in (OpenBLAS, an OpenCL driver) may leave
+     * worker threads running that would otherwise jump into unmapped code. */
+    p->dl = dlopen(p->file, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!p->dl) {
         const char *e = dlerror();
         snprintf(p->reason, sizeof p->reason, "not a loadable shared object: %s", e ? e : "dlopen failed");
