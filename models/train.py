@@ -30,7 +30,7 @@ VAL_SCENES = 512
 SUBSET_SCENES = 96   # the first scenes of the val set, shipped for the C tests
 # Iterations of batch 20: the two nets that must reach 0.80 get more; the
 # others fit the shared two-core budget.
-DEFAULT_ITERS = {"deeplabv3": 2400, "pspnet": 2400}
+DEFAULT_ITERS = {"deeplabv3": 3400, "pspnet": 2400}
 
 
 def val_set():
@@ -52,7 +52,7 @@ def evaluate(model, images, labels, batch=64):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("name", choices=sorted(nets.MODELS))
-    ap.add_argument("--iters", type=int, help="default 2400 for deeplabv3 and pspnet, else 800")
+    ap.add_argument("--iters", type=int, help="default 3400 for deeplabv3, 2400 for pspnet, else 800")
     ap.add_argument("--batch", type=int, default=20)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
