@@ -330,7 +330,11 @@ def main():
     ap.add_argument("--skip", default="", help="comma list of runtimes to skip: semseg,ort,ort1,torch")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--model-file", help=argparse.SUPPRESS)
+    ap.add_argument("--export-one", nargs=2, metavar=("NAME", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.export_one:
+        export_model(args.export_one[0], args.export_one[1], args.size)
+        return 0
     if args.runs < 1 or args.rounds < 1:
         ap.error("--runs and --rounds must be >= 1")
     if -(-args.runs // args.rounds) > 3:
@@ -356,7 +360,11 @@ def main():
         path = os.path.join(args.cache, f"{name}_{args.size}_op13.onnx")
         if not os.path.exists(path):
             print(f"exporting {name} -> {path}", flush=True)
-            export_model(name, path, args.size)
+            # in a child: torch in this process would raise its RSS, and the
+            # measured children, forked from it, would inherit that high-water
+            # mark (Linux keeps ru_maxrss across exec)
+            subprocess.run([sys.executable, os.path.abspath(__file__), "--export-one", name, path,
+                            "--size", str(args.size)], check=True)
         r = {k: ({"error": "skipped"} if k in skip else {}) for k in ("semseg", "ort", "ort1", "torch")}
         if name in PROJECT:
             r["ort"] = r["ort1"] = {"error": "ORT cannot run ai.semseg::AdaptiveAvgPool2d"}
