@@ -182,16 +182,19 @@ static semseg_status check_attr_types(const ir_node *n, char *err)
     return SEMSEG_STATUS_OK;
 }
 
+static semseg_status unknown_op(const ir_node *n, char *err)
+{
+    snprintf(err, SEMSEG_ERRMSG_SIZE, "no plugin supports op '%s' (domain '%s', opset %d) at node '%s'", n->op,
+             n->domain[0] ? n->domain : "ai.onnx", n->opset, n->name);
+    return SEMSEG_STATUS_UNSUPPORTED;
+}
+
 semseg_status passes_check_ops(const ir_graph *g, char *err)
 {
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         if (n->dead) continue;
-        if (!opdef_find(n->domain, n->op)) {
-            snprintf(err, SEMSEG_ERRMSG_SIZE, "no plugin supports op '%s' (domain '%s', opset %d) at node '%s'",
-                     n->op, n->domain[0] ? n->domain : "ai.onnx", n->opset, n->name);
-            return SEMSEG_STATUS_UNSUPPORTED;
-        }
+        if (!opdef_find(n->domain, n->op)) return unknown_op(n, err);
         semseg_status st = check_attr_types(n, err);
         if (st != SEMSEG_STATUS_OK) return st;
     }
@@ -200,13 +203,8 @@ semseg_status passes_check_ops(const ir_graph *g, char *err)
 
 static semseg_status infer_node(ir_graph *g, ir_node *n, host_plugin *ref, int64_t max_elements, char *err)
 {
-    const char *dom = n->domain[0] ? n->domain : "ai.onnx";
     const opdef *d = opdef_find(n->domain, n->op);
-    if (!d) {
-        snprintf(err, SEMSEG_ERRMSG_SIZE, "no plugin supports op '%s' (domain '%s', opset %d) at node '%s'",
-                 n->op, dom, n->opset, n->name);
-        return SEMSEG_STATUS_UNSUPPORTED;
-    }
+    if (!d) return unknown_op(n, err); /* passes_check_ops ran at load; kept for graphs built otherwise */
     if (n->n_inputs < d->min_inputs || n->n_inputs > d->max_inputs ||
         n->n_outputs < d->min_outputs || n->n_outputs > d->max_outputs) {
         snprintf(err, SEMSEG_ERRMSG_SIZE, "node '%s' (%s): has %d inputs and %d outputs; the op takes "
