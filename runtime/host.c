@@ -238,8 +238,7 @@ static int in_order(const host *h, int idx)
     return 0;
 }
 
-/* Initialises plugin i; returns 1 when usable. */
-static int init_plugin(host *h, int i, int threads)
+int host_init_plugin(host *h, int i, int threads)
 {
     host_plugin *p = &h->all[i];
     if (p->ctx || p->usable) return p->usable;
@@ -279,7 +278,7 @@ semseg_status host_open(host *h, const host_config *cfg, char *err)
         return SEMSEG_STATUS_NO_MEMORY;
     }
     h->ref = find_named(h, "ref", 3);
-    if (h->ref < 0 || !init_plugin(h, h->ref, cfg->threads)) {
+    if (h->ref < 0 || !host_init_plugin(h, h->ref, cfg->threads)) {
         snprintf(err, SEMSEG_ERRMSG_SIZE, "the ref plugin (semseg-ref.so) was not found or failed: %s; "
                  "set SEMSEG_PLUGIN_PATH to the folder holding it",
                  h->ref >= 0 ? h->all[h->ref].reason : "not on the search path");
@@ -303,7 +302,7 @@ semseg_status host_open(host *h, const host_config *cfg, char *err)
                     return SEMSEG_STATUS_INVALID_ARGUMENT;
                 }
                 if (!in_order(h, i)) {
-                    if (init_plugin(h, i, cfg->threads))
+                    if (host_init_plugin(h, i, cfg->threads))
                         h->order[h->n_order++] = i;
                     else
                         fprintf(stderr, "semseg: backend '%s' skipped: %s\n", h->all[i].api->name, h->all[i].reason);
@@ -320,7 +319,7 @@ semseg_status host_open(host *h, const host_config *cfg, char *err)
                 if (!a) continue;
                 int builtin = !strcmp(a->name, "ref") || !strcmp(a->name, "blas") || !strcmp(a->name, "opencl");
                 int want = pass == 0 ? !builtin : !strcmp(a->name, "blas");
-                if (want && !in_order(h, i) && init_plugin(h, i, cfg->threads)) h->order[h->n_order++] = i;
+                if (want && !in_order(h, i) && host_init_plugin(h, i, cfg->threads)) h->order[h->n_order++] = i;
             }
         }
     }

@@ -40,6 +40,9 @@ semseg_status host_scan(host *h, const host_config *cfg, char *err);
 /* Initialises the plugins the backend list asks for and orders them. */
 semseg_status host_open(host *h, const host_config *cfg, char *err);
 void host_close(host *h);
+/* Initialises plugin i of h->all once (a no-op when already done); returns 1
+ * when usable. reason then holds describe()'s text, or why init failed. */
+int host_init_plugin(host *h, int i, int threads);
 
 /* Has this plugin its own memory? */
 static inline int host_has_memory(const host_plugin *p)

@@ -136,17 +136,14 @@ semseg_status semseg_plugins_list(const semseg_options *o, semseg_plugin_visit_f
             d.description = p->api->description ? p->api->description : "";
             d.abi_major = p->api->abi_major;
             d.abi_minor = p->api->abi_minor;
-            /* probe: init and describe, then shut down */
+            /* probe: init and describe; host_close shuts it down */
             if (!p->reason[0]) {
-                semseg_plugin_config pc = { sizeof pc, o->threads, p->file };
-                void *ctx = NULL;
-                char why[SEMSEG_ERRMSG_SIZE] = "";
-                if (p->api->init(&pc, &ctx, why) == SEMSEG_STATUS_OK) {
-                    d.usable = 1;
-                    if (p->api->describe) p->api->describe(ctx, p->reason, sizeof p->reason);
-                    if (p->api->shutdown) p->api->shutdown(ctx);
-                } else {
-                    snprintf(p->reason, sizeof p->reason, "unusable here: %s", why[0] ? why : "init failed");
+                d.usable = host_init_plugin(&h, i, o->threads);
+                if (!d.usable) {
+                    char why[SEMSEG_ERRMSG_SIZE];
+                    snprintf(why, sizeof why, "%s", p->reason);
+                    snprintf(p->reason, sizeof p->reason, "unusable here: %.*s",
+                             (int)(sizeof p->reason - 16), why);
                 }
             }
         } else {
