@@ -4,14 +4,22 @@
 
 - models/NAME.onnx (opset 13) and, for deeplabv3 and pspnet, NAME_op17.onnx,
   each with test_data_set_0 (80x80) and test_data_set_1 (72x104) beside it;
-- models/deeplabv2_crf.onnx: deeplabv2 + ai.semseg::DenseCRF (no reference
-  data: PyTorch has no DenseCRF);
+- models/deeplabv2_crf.onnx: deeplabv2 + ai.semseg::DenseCRF with CRF_ATTRS,
+  the parameters models/tune_crf.py chose on train scenes (no reference data:
+  PyTorch has no DenseCRF); with --cli, its val-subset mIoU through the C
+  runtime goes into reference.json (what tests/models/check_crf.py checks);
 - models/data/val_subset.npz: images (uint8 N x H x W x 3) and labels
   (uint8 N x H x W) of the first 96 val scenes;
 - models/samples/: scenes to try `semseg-onnx run` on (PNG and JPEG);
 - models/reference.json: per shipped file, PyTorch's mIoU on the val subset
   (what tests/models compares the C runtime with), ONNX Runtime's where it can
   run the file, and the training figures from models/checkpoints/NAME.json.
+
+    python models/release.py --crf-only --cli build/tools/semseg-onnx
+
+rebuilds only deeplabv2_crf.onnx (from the shipped deeplabv2.onnx) and its
+reference.json entry, without the checkpoints.
+
 It also shows that the plain torch.onnx export of PSPNet fails at the test
 sizes, and records the message; and checks PSPNet's export with ONNX Runtime
 by inlining ai.semseg::AdaptiveAvgPool2d as constant MatMuls per test size.
@@ -30,13 +38,21 @@ import export
 import nets
 import scenes
 import train
+import tune_crf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIZES = [(80, 80), (72, 104)]
 OP17 = ("deeplabv3", "pspnet")
-# Chosen with `semseg-onnx run --crf` on the val subset (see README.md).
-CRF_ATTRS = dict(iterations=5, pos_w=3.0, pos_xy_std=1.0, bi_w=8.0, bi_xy_std=8.0,
+# Tuned on train scenes only (never val) by CRF_TUNING["command"]: the
+# setting shared by deeplabv2, deeplabv3 and pspnet that maximizes their mean
+# train-scene mIoU (see models/README.md).
+CRF_ATTRS = dict(iterations=10, pos_w=1.0, pos_xy_std=1.0, bi_w=5.0, bi_xy_std=10.0,
                  bi_rgb_std=10.0, normalization="after", output="prob")
+CRF_TUNING = {
+    "command": "python models/tune_crf.py --cli build/tools/semseg-onnx --per-model --val 96,512",
+    "scenes": tune_crf.TUNE_SCENES, "seed": tune_crf.TUNE_SEED, "digits": "train",
+    "objective": "mean train-scene mIoU of deeplabv2, deeplabv3, pspnet (C runtime)",
+}
 
 
 def ort_miou(path, images, labels):
@@ -83,12 +99,49 @@ def write_samples(dest):
         Image.fromarray(lab).save(os.path.join(d, f"scene{k}_{h}x{w}_labels.png"))
 
 
+def write_crf_model(dest, cli, images, labels):
+    """deeplabv2_crf.onnx from dest/deeplabv2.onnx; returns its reference.json entry."""
+    mp = onnx.load(os.path.join(dest, "deeplabv2.onnx"))
+    add_crf.append_dense_crf(mp, **CRF_ATTRS)
+    onnx.checker.check_model(mp)
+    path = os.path.join(dest, "deeplabv2_crf.onnx")
+    onnx.save(mp, path)
+    entry = {"from": "deeplabv2.onnx", "attributes": CRF_ATTRS, "tuned_on": CRF_TUNING}
+    if cli:
+        m = tune_crf.shipped_crf_miou(os.path.abspath(cli), path, images, labels,
+                                      "/tmp/semseg_release_crf")
+        entry["subset_miou_c_runtime"] = round(m, 6)
+        print(f"deeplabv2_crf.onnx: val-subset mIoU {m:.4f} (C runtime, {cli})")
+    else:
+        print("deeplabv2_crf.onnx: no --cli, its val-subset mIoU is not recorded")
+    return entry
+
+
+def crf_only(dest, cli):
+    ref_path = os.path.join(dest, "reference.json")
+    with open(ref_path) as f:
+        ref = json.load(f)
+    with np.load(os.path.join(dest, "data", "val_subset.npz")) as z:
+        images, labels = z["images"], z["labels"]
+    ref["deeplabv2_crf.onnx"] = write_crf_model(dest, cli, images, labels)
+    with open(ref_path, "w") as f:
+        json.dump(ref, f, indent=1)
+    print("wrote", ref_path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoints", default=os.path.join(HERE, "checkpoints"))
     ap.add_argument("--dest", default=HERE, help="where to write (default: models/)")
+    ap.add_argument("--cli", help="semseg-onnx executable: measure deeplabv2_crf.onnx's "
+                                  "val-subset mIoU with it")
+    ap.add_argument("--crf-only", action="store_true",
+                    help="only deeplabv2_crf.onnx and its reference.json entry")
     args = ap.parse_args()
     dest = args.dest
+    if args.crf_only:
+        crf_only(dest, args.cli)
+        return
     torch.set_num_threads(1)
     data = os.path.join(dest, "data")
     os.makedirs(data, exist_ok=True)
@@ -146,11 +199,7 @@ def main():
             ref["pspnet_plain_export"] = plain_pspnet_attempts(model)
             print("plain PSPNet export:", json.dumps(ref["pspnet_plain_export"], indent=1))
         if name == "deeplabv2":
-            mp = onnx.load(os.path.join(dest, "deeplabv2.onnx"))
-            add_crf.append_dense_crf(mp, **CRF_ATTRS)
-            onnx.checker.check_model(mp)
-            onnx.save(mp, os.path.join(dest, "deeplabv2_crf.onnx"))
-            ref["deeplabv2_crf.onnx"] = {"from": "deeplabv2.onnx", "attributes": CRF_ATTRS}
+            ref["deeplabv2_crf.onnx"] = write_crf_model(dest, args.cli, images, labels)
     with open(ref_path, "w") as f:
         json.dump(ref, f, indent=1)
     print("wrote", ref_path)
