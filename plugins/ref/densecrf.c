@@ -21,9 +21,10 @@
  * probability. The kernels include the self term (K_ii = 1) as every lattice
  * implementation does, since the lattice cannot leave it out.
  *
- * Layout: labels are the fast axis inside (a row of `stride` floats per pixel
- * or lattice vertex, C rounded up to CRF_LANES, padding lanes held at zero in
- * Q), so every pass moves all labels of a pixel or vertex together. Kernel
+ * Layout: labels are the fast axis inside (a row of `stride` floats per
+ * pixel, C rounded up to CRF_LANES, padding lanes held at zero in Q; a row of
+ * binary16 per lattice vertex, see lattice.h), so every pass moves all labels
+ * of a pixel or vertex together. Kernel
  * weights and normalisations are folded into the lattice's splat/slice
  * weights and the grid's taps once per image, so an iteration is: splat and
  * blur on the lattice, then per image row: unary + grid filter + slice, and
@@ -217,19 +218,19 @@ static int crf_grid_axis(int64_t len, int r, double std, double w, int norm, flo
     return 0;
 }
 
-/* out[i] = (add ? out[i] : 0) + Σ_t h[t]·src[t][i] for i0 <= i < i1 (a
+/* out[i] = (base ? base[i] : 0) + Σ_t h[t]·src[t][i] for i0 <= i < i1 (a
  * multiple of CRF_LANES apart), CRF_LANES sums at a time in registers, in
  * tap order. Both grid passes come down to this. (Starting the sums from
- * out[i] rather than adding them to it at the end is what lets GCC 12
- * vectorise the += case: it does not vectorise a sum kept in registers
- * across the tap loop and then added to memory.) */
-static inline void crf_grid_taps(const float *const *src, const float *h, int taps, size_t i0, size_t i1, int add,
-                                 float *restrict out)
+ * base[i] rather than adding them at the end is what lets GCC 12 vectorise
+ * that case: it does not vectorise a sum kept in registers across the tap
+ * loop and then added to memory.) */
+static inline void crf_grid_taps(const float *const *src, const float *h, int taps, size_t i0, size_t i1,
+                                 const float *base, float *restrict out)
 {
     for (size_t i = i0; i < i1; i += CRF_LANES) {
         float s[CRF_LANES];
-        if (add)
-            for (int c = 0; c < CRF_LANES; c++) s[c] = out[i + c] + h[0] * src[0][i + c];
+        if (base)
+            for (int c = 0; c < CRF_LANES; c++) s[c] = base[i + c] + h[0] * src[0][i + c];
         else
             for (int c = 0; c < CRF_LANES; c++) s[c] = h[0] * src[0][i + c];
         for (int t = 1; t < taps; t++)
@@ -251,15 +252,15 @@ CRF_HOT static void crf_grid_column(const float *restrict q, const float *hy, in
         src[t] = q + (size_t)(y + j0 + t - r) * row;
         h[t] = hy[j0 + t];
     }
-    crf_grid_taps(src, h, taps, 0, row, 0, acc);
+    crf_grid_taps(src, h, taps, 0, row, NULL, acc);
 }
 
-/* e[x] += Σ_j hx[x][j]·acc[x + j - r], rows of `stride` (a multiple of
+/* e[x] = u[x] + Σ_j hx[x][j]·acc[x + j - r], rows of `stride` (a multiple of
  * CRF_LANES). Columns xlo..xhi all have the same taps, the full 2r+1 of them:
  * there the row is one flat pass; the few border columns take their own taps
  * (only those in the image). Both add the taps in the same order. */
 CRF_HOT static void crf_grid_row(const float *restrict acc, const float *hx, int r, int64_t W, int stride,
-                                 int64_t xlo, int64_t xhi, float *restrict e)
+                                 int64_t xlo, int64_t xhi, const float *u, float *restrict e)
 {
     const int taps = 2 * r + 1;
     const float *src[2 * CRF_GRID_MAX_RADIUS + 1];
@@ -270,7 +271,7 @@ CRF_HOT static void crf_grid_row(const float *restrict acc, const float *hx, int
             src[j] = acc + (ptrdiff_t)(j - r) * stride;
             h[j] = hx[(size_t)xlo * taps + j];
         }
-        crf_grid_taps(src, h, taps, (size_t)xlo * stride, (size_t)(xhi + 1) * stride, 1, e);
+        crf_grid_taps(src, h, taps, (size_t)xlo * stride, (size_t)(xhi + 1) * stride, u, e);
     }
     for (int64_t x = 0; x < W; x++) {
         if (xlo <= xhi && x == xlo) x = xhi + 1;
@@ -281,7 +282,7 @@ CRF_HOT static void crf_grid_row(const float *restrict acc, const float *hx, int
             src[t] = acc + (size_t)(x + j0 + t - r) * stride;
             h[t] = hx[(size_t)x * taps + j0 + t];
         }
-        crf_grid_taps(src, h, n, 0, (size_t)stride, 1, e + (size_t)x * stride);
+        crf_grid_taps(src, h, n, 0, (size_t)stride, u + (size_t)x * stride, e + (size_t)x * stride);
     }
 }
 
@@ -309,7 +310,7 @@ typedef struct crf_kernel {
     int feat_dims;          /* 2 (position) or 5 (position + colour) */
     float xy_std, rgb_std;
     lattice L;
-    float *buf;             /* vertex rows, m of them */
+    lattice_values vals;    /* vertex rows, m of them */
     semseg_status st;
     char err[SEMSEG_ERRMSG_SIZE];
 } crf_kernel;
@@ -420,8 +421,8 @@ static void crf_kernel_end(crf_job *J, crf_kernel *k)
         }
     }
     lattice_scale(&k->L, J->p->normalization == CRF_NORM_SYMMETRIC ? in_s : NULL, out_s);
-    k->buf = lattice_alloc((size_t)k->L.m * J->stride * sizeof(float));
-    if (!k->buf)
+    /* Q lies in [0, 1] */
+    if (lattice_values_alloc(&k->vals, &k->L, J->stride, 1.0f) != SEMSEG_STATUS_OK)
         k->st = ref_fail(k->err, SEMSEG_STATUS_NO_MEMORY, "DenseCRF node '%s': out of memory for %ld lattice vertices",
                          J->node, (long)k->L.m);
 done:
@@ -459,14 +460,16 @@ static void crf_update_rows(crf_job *J, int tid, const float *q, float *qn, int6
     const crf_grid *g = &J->grid;
     for (int64_t y = y0; y < y1; y++) {
         const int32_t p0 = (int32_t)(y * J->W), p1 = (int32_t)(p0 + J->W);
-        memcpy(E, J->unary + (size_t)p0 * stride, row * sizeof *E);
+        const float *u = J->unary + (size_t)p0 * stride;
         if (g->r > 0) {
             crf_grid_column(q, g->hy + (size_t)y * (2 * g->r + 1), g->r, y, J->H, row, acc);
-            crf_grid_row(acc, g->hx, g->r, J->W, stride, g->xlo, g->xhi, E);
+            crf_grid_row(acc, g->hx, g->r, J->W, stride, g->xlo, g->xhi, u, E);
+        } else {
+            memcpy(E, u, row * sizeof *E);
         }
         for (int i = 0; i < J->nk; i++) {
             const crf_kernel *k = &J->k[i];
-            lattice_slice_add(&k->L, k->buf, stride, E, p0, p1);
+            lattice_slice_add(&k->L, &k->vals, E, stride, p0, p1);
         }
         crf_softmax_rows(E, qn + (size_t)p0 * stride, p1 - p0, stride, J->c, logq);
     }
@@ -489,11 +492,8 @@ static void crf_worker(crf_job *J, int tid)
         const float *q = J->q[it % 2];
         for (int i = 0; i < J->nk; i++) {
             crf_kernel *k = &J->k[i];
-            /* alone, a thread can scatter from the points, which reads q in
-             * order; a team gathers per vertex so that no row has two writers.
-             * Both make the same sums in the same order. */
-            if (T == 1) lattice_splat_points(&k->L, q, J->stride, k->buf);
-            else lattice_splat(&k->L, q, J->stride, k->buf, crf_part(k->L.m, tid, T), crf_part(k->L.m, tid + 1, T));
+            /* a gather per vertex: no row has two writers */
+            lattice_splat(&k->L, q, J->stride, &k->vals, crf_part(k->L.m, tid, T), crf_part(k->L.m, tid + 1, T));
         }
         crf_sync(J);
         for (int axis = 0; axis < max_axes; axis++) {
@@ -502,7 +502,7 @@ static void crf_worker(crf_job *J, int tid)
                 int32_t c0, c1;
                 if (axis > k->feat_dims) continue;
                 lattice_chain_part(&k->L, axis, tid, T, &c0, &c1);
-                lattice_blur(&k->L, k->buf, J->stride, c0, c1, blur_tmp);
+                lattice_blur(&k->L, &k->vals, c0, c1, blur_tmp);
             }
             crf_sync(J);
         }
@@ -562,6 +562,42 @@ static semseg_status crf_run_team(crf_job *J, int threads, char *err)
     return SEMSEG_STATUS_OK;
 }
 
+/* ---- layout: the op's [C][n] planes <-> rows of `stride` lanes ---- */
+
+#define CRF_TILE 64 /* pixels per tile: a tile of rows stays in L1 while C planes stream */
+
+/* 1 when every value is finite; one branch-free pass (a vectoriser ORs the
+ * masks), the caller looks for the culprit only when there is one. */
+CRF_HOT static int crf_all_finite(const float *x, size_t count)
+{
+    int bad = 0;
+    for (size_t i = 0; i < count; i++) bad |= !(fabsf(x[i]) <= 3.40282347e+38f);
+    return !bad;
+}
+
+/* rows[i][c] = planes[c][i], padding lanes CRF_PAD_ENERGY, a tile of pixels
+ * at a time so that both sides are read and written in whole lines. */
+CRF_HOT static void crf_planes_to_rows(const float *planes, int c, int32_t n, int stride, float *restrict rows)
+{
+    for (int32_t i0 = 0; i0 < n; i0 += CRF_TILE) {
+        const int32_t i1 = n - i0 < CRF_TILE ? n : i0 + CRF_TILE;
+        for (int ch = 0; ch < c; ch++)
+            for (int32_t i = i0; i < i1; i++) rows[(size_t)i * stride + ch] = planes[(size_t)ch * n + i];
+        for (int32_t i = i0; i < i1; i++)
+            for (int ch = c; ch < stride; ch++) rows[(size_t)i * stride + ch] = CRF_PAD_ENERGY;
+    }
+}
+
+/* planes[c][i] = rows[i][c] for the first c lanes, tile by tile. */
+CRF_HOT static void crf_rows_to_planes(const float *rows, int c, int32_t n, int stride, float *restrict planes)
+{
+    for (int32_t i0 = 0; i0 < n; i0 += CRF_TILE) {
+        const int32_t i1 = n - i0 < CRF_TILE ? n : i0 + CRF_TILE;
+        for (int ch = 0; ch < c; ch++)
+            for (int32_t i = i0; i < i1; i++) planes[(size_t)ch * n + i] = rows[(size_t)i * stride + ch];
+    }
+}
+
 semseg_status densecrf_run_threads(const crf_params *p, int64_t C, int64_t H, int64_t W,
                                    const float *logits, const void *image, int image_dtype,
                                    float *out, int threads, const char *node, char *err)
@@ -600,19 +636,14 @@ semseg_status densecrf_run_threads(const crf_params *p, int64_t C, int64_t H, in
                       node, (long)C, (long)H, (long)W);
         goto done;
     }
-    for (int32_t i = 0; i < J.n; i++) {
-        float *u = J.unary + (size_t)i * J.stride;
-        for (int c = 0; c < J.c; c++) {
-            u[c] = logits[(size_t)c * J.n + i];
-            if (!isfinite(u[c])) {
-                st = ref_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT,
-                              "DenseCRF node '%s': logits[%d][%ld][%ld] is not finite",
-                              node, c, (long)(i / W), (long)(i % W));
-                goto done;
-            }
-        }
-        for (int c = J.c; c < J.stride; c++) u[c] = CRF_PAD_ENERGY;
+    if (!crf_all_finite(logits, (size_t)J.c * J.n)) {
+        size_t i = 0;
+        while (isfinite(logits[i])) i++;
+        st = ref_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT, "DenseCRF node '%s': logits[%ld][%ld][%ld] is not finite",
+                      node, (long)(i / J.n), (long)(i % J.n / W), (long)(i % W));
+        goto done;
     }
+    crf_planes_to_rows(logits, J.c, J.n, J.stride, J.unary);
 
     /* Kernels with zero weight contribute nothing: leave them out entirely,
      * so that zero weights give softmax(logits) exactly. */
@@ -645,14 +676,12 @@ semseg_status densecrf_run_threads(const crf_params *p, int64_t C, int64_t H, in
                 goto done;
             }
     }
-    const float *q = J.q[steps % 2];
-    for (int c = 0; c < J.c; c++)
-        for (int32_t i = 0; i < J.n; i++) out[(size_t)c * J.n + i] = q[(size_t)i * J.stride + c];
+    crf_rows_to_planes(J.q[steps % 2], J.c, J.n, J.stride, out);
 
 done:
     for (int i = 0; i < J.nk; i++) {
         lattice_free(&J.k[i].L);
-        free(J.k[i].buf);
+        lattice_values_free(&J.k[i].vals);
     }
     free(J.grid.hx);
     free(J.grid.hy);

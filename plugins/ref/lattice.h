@@ -19,8 +19,9 @@
  * of contributions per vertex) is computed once by lattice_build and reused for
  * every filtering, every label and every mean-field iteration.
  *
- * Value arrays are rows of `stride` floats, one row per point or per vertex
- * (m rows). The splat/blur/slice functions work on a range of rows or chains
+ * Point values are rows of `stride` floats, one row per point; vertex values
+ * are rows of binary16 (lattice_values, below). The splat/blur/slice
+ * functions work on a range of rows or chains
  * so that threads can share the work without locks: splat is a gather (each
  * vertex sums its own contributions) and each vertex is on one chain per
  * axis, so no two threads ever write the same row.
@@ -52,7 +53,6 @@ typedef struct lattice {
     int32_t *csr_start; /* [m+1] splat entries of vertex v: csr_start[v] .. csr_start[v+1]-1 */
     int32_t *csr_pt;    /* [n(d+1)] point of each splat entry */
     float *csr_w;       /* [n(d+1)] splat weight of each entry (barycentric, scalable) */
-    float *splat_w;     /* [n][d+1] the same splat weights in point order */
     struct lattice_hash *build_hash; /* between lattice_build_begin and _end only */
     int32_t *build_next;             /* the links, idem */
 } lattice;
@@ -84,29 +84,52 @@ semseg_status lattice_build_end(lattice *L, char *err);
  * of point p by out_scale[p] (either may be NULL). Turns K into diag(out)·K·diag(in). */
 void lattice_scale(lattice *L, const float *in_scale, const float *out_scale);
 
-/* V[v] = Σ w · in[p] over the splat entries of vertices v0 <= v < v1. */
-void lattice_splat(const lattice *L, const float *in, int stride, float *V, int32_t v0, int32_t v1);
+/*
+ * Vertex values: rows of binary16 (IEEE half precision), `pitch` per row of
+ * which the first `lanes` are used. The splat, blur and slice move scattered
+ * rows through memory and are bound by it, not by arithmetic; halves halve
+ * that traffic (a 21-label row is one 64-byte line instead of two), and all
+ * arithmetic stays in float. The cost is a relative rounding of at most
+ * 2^-11 per stored value (after the splat and after each blur pass), far below
+ * the lattice's own approximation of the Gaussian (~9 %). Stored values are
+ * gain · the true ones, gain a power of two chosen so that nothing can
+ * exceed 2^15 (binary16 ends at 65504); magnitudes below 2^-14 of the gain
+ * scale are flushed to 0.
+ */
+typedef struct lattice_values {
+    uint16_t *h;    /* [m][pitch] */
+    int lanes;      /* values per row (the float rows' lane count) */
+    int pitch;      /* halves per row: a row never straddles more lines than it must */
+    float gain;     /* stored = gain · value */
+} lattice_values;
 
-/* The same sums as lattice_splat over all vertices, made in point order (a
- * scatter: each point adds to its d+1 corners), which reads `in` once, in
- * order. Every vertex gets its contributions in the same order as from
- * lattice_splat, so the results are equal bit for bit; one thread only. */
-void lattice_splat_points(const lattice *L, const float *in, int stride, float *V);
+/* The pitch lattice_values_alloc uses for rows of `lanes` values. */
+int lattice_pitch(int lanes);
+
+/* Room for L's vertex values, rows of `lanes`, sized for inputs whose
+ * magnitude is at most in_max (after L's scaling). Not initialised: a splat
+ * over all vertices comes first. */
+semseg_status lattice_values_alloc(lattice_values *V, const lattice *L, int lanes, float in_max);
+void lattice_values_free(lattice_values *V);
+
+/* V[v] = Σ w · in[p] over the splat entries of vertices v0 <= v < v1, summed
+ * in float in entry order and stored once. in: rows of `stride` floats. */
+void lattice_splat(const lattice *L, const float *in, int stride, lattice_values *V, int32_t v0, int32_t v1);
 
 /* The blur along one axis, in place: V[v] = V[v] + ½(V[prev] + V[next])
  * on the values before the pass, for the chains c0 <= c < c1 of that axis
  * (a chain lists the vertices v, v+δ, v+2δ, .. that exist; a vertex with no
- * neighbour on the axis is on no chain, its value stays). tmp: 2·stride floats. */
-void lattice_blur(const lattice *L, float *V, int stride, int32_t c0, int32_t c1, float *tmp);
+ * neighbour on the axis is on no chain, its value stays). tmp: 2·lanes floats. */
+void lattice_blur(const lattice *L, lattice_values *V, int32_t c0, int32_t c1, float *tmp);
 
 /* The chains [*c0, *c1) of one axis that make share `part` of `parts`,
  * balanced by vertex count. */
 void lattice_chain_part(const lattice *L, int axis, int part, int parts, int32_t *c0, int32_t *c1);
 
-/* out[p - p0] += Σ w · V[corner] for points p0 <= p < p1: out holds the rows
- * of those points only, so a caller can slice into a small block. */
-void lattice_slice_add(const lattice *L, const float *V, int stride, float *out,
-                       int32_t p0, int32_t p1);
+/* out[p - p0] += Σ w · V[corner] for points p0 <= p < p1 (V->lanes values,
+ * rows of `stride` floats): out holds the rows of those points only, so a
+ * caller can slice into a small block. */
+void lattice_slice_add(const lattice *L, const lattice_values *V, float *out, int stride, int32_t p0, int32_t p1);
 
 /* Single-threaded convenience: out[n][stride] = K · in[n][stride]. Returns
  * SEMSEG_STATUS_NO_MEMORY when the vertex buffers cannot be allocated. */

@@ -233,7 +233,13 @@ static void test_isolated(const char *name, int C, int H, int W, float std)
         for (size_t i = 0; i < (size_t)C * n; i++) d = fmax(d, fabs(q[i] - ref[i]));
         printf("%s, normalization %d: max |dQ| %.2e against isolated pixels\n", name, norm, d);
         checks++;
-        CRF_CHECK(d < 2e-5, "%s norm %d: max |dQ| %.2e against isolated pixels", name, norm, d);
+        /* The lattice stores vertex values as binary16 (lattice.h): the
+         * splat of Q and of the normaliser each round by up to 2^-12 relative,
+         * so K~Q = Q·(1 + ε), |ε| up to ~2^-10, an energy error up to
+         * bi_w·2^-10 per iteration; measured 7e-4 here (float storage gave
+         * 2e-5). 2e-3 still fails at once on a wrong self term or
+         * normalisation (errors of 0.1 and more). */
+        CRF_CHECK(d < 2e-3, "%s norm %d: max |dQ| %.2e against isolated pixels", name, norm, d);
         free(q);
     }
     free(ref);

@@ -176,23 +176,49 @@ static void check_filter(void)
     CRF_CHECK(far < 1e-3, "filter: response at 4 std is %.4f of the peak", far);
     printf("impulse response at 2 std: %.3f of the peak (Gaussian: 0.135)\n", ratio);
 
-    /* The scatter splat (one thread) against the gather (threads): the
-     * same sums in the same order, so equal bit for bit; 8 lanes. */
+    /* The splat's binary16 rows against a float64 splat made here from the
+     * slice table (point p's corners and weights): within the rounding of
+     * one store (2^-11 relative, plus the flush to 0 below 2^-14 of the
+     * gain) once the gain is divided out; and splatting the vertices in two
+     * ranges (as two threads do) gives the same rows bit for bit. Values up
+     * to 50, so the gain is not 1. */
     float *rows = malloc((size_t)n * 8 * sizeof *rows);
-    float *va = malloc((size_t)L.m * 8 * sizeof *va), *vb = malloc((size_t)L.m * 8 * sizeof *vb);
+    double *want = calloc((size_t)L.m * 8, sizeof *want);
+    lattice_values va = {0}, vb = {0};
     uint64_t seed = 5;
-    checks++;
-    if (rows && va && vb) {
-        for (int i = 0; i < n * 8; i++) rows[i] = (float)crf_rand_unit(&seed);
-        lattice_splat(&L, rows, 8, va, 0, L.m);
-        lattice_splat_points(&L, rows, 8, vb);
-        CRF_CHECK(memcmp(va, vb, (size_t)L.m * 8 * sizeof *va) == 0, "scatter splat differs from gather splat");
+    checks += 3;
+    if (rows && want && lattice_values_alloc(&va, &L, 8, 50.0f) == SEMSEG_STATUS_OK &&
+        lattice_values_alloc(&vb, &L, 8, 50.0f) == SEMSEG_STATUS_OK) {
+        for (int i = 0; i < n * 8; i++) rows[i] = (float)(50.0 * crf_rand_unit(&seed));
+        for (int p = 0; p < n; p++)
+            for (int k = 0; k < 3; k++)
+                for (int c = 0; c < 8; c++)
+                    want[(size_t)L.vert[p * 3 + k] * 8 + c] += (double)L.slice_w[p * 3 + k] * rows[p * 8 + c];
+        lattice_splat(&L, rows, 8, &va, 0, L.m);
+        lattice_splat(&L, rows, 8, &vb, 0, L.m / 3);
+        lattice_splat(&L, rows, 8, &vb, L.m / 3, L.m);
+        double worst = 0;
+        int pitch_ok = va.pitch == lattice_pitch(8) && va.pitch >= 8;
+        for (int32_t v = 0; v < L.m; v++)
+            for (int c = 0; c < 8; c++) {
+                const uint16_t h = va.h[(size_t)v * va.pitch + c];
+                /* binary16 decoded here by its definition: 1.m · 2^(e-15) */
+                const double got = (h & 0x7fff) ? ldexp(1.0 + (h & 0x3ff) / 1024.0, ((h >> 10) & 0x1f) - 15) : 0.0;
+                const double tol = ldexp(1.0, -11) * want[(size_t)v * 8 + c] + ldexp(1.0, -14) / va.gain;
+                worst = fmax(worst, fabs(got / va.gain - want[(size_t)v * 8 + c]) / tol);
+            }
+        printf("splat into binary16: worst error %.2f of the bound (gain 2^%d)\n", worst, (int)log2(va.gain));
+        CRF_CHECK(pitch_ok, "values: pitch %d for 8 lanes", va.pitch);
+        CRF_CHECK(worst <= 1.0, "splat into binary16: error %.2f times the rounding bound", worst);
+        CRF_CHECK(memcmp(va.h, vb.h, (size_t)L.m * va.pitch * sizeof *va.h) == 0,
+                  "splat in two vertex ranges differs from one");
     } else {
         CRF_CHECK(0, "out of memory");
     }
     free(rows);
-    free(va);
-    free(vb);
+    free(want);
+    lattice_values_free(&va);
+    lattice_values_free(&vb);
     lattice_free(&L);
 done:
     free(f);
