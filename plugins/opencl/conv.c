@@ -8,7 +8,13 @@
  * the output dims come from shape inference. The weights and bias must be
  * load-time constants: they are packed here, once, into 16-channel blocks (see
  * conv.cl). The runtime's fused epilogue y = act(conv + residual) with act
- * Relu or Clip is applied in the same pass.
+ * Relu or Clip is applied in the same pass; other activations are not taken
+ * (the node runs unfused).
+ *
+ * With 8 or more input channels per group and a stride of 1 or 2 along W,
+ * the run first packs the input into channel-blocked panels in the node's
+ * scratch memory (conv_pack), then convolves from them (conv2d_cb): the
+ * Conv entry of ocl_ops_with_scratch. docs/opencl.md has the measurements.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +22,22 @@
 
 #include "ocl.h"
 
+#define CONV_TW_HOST 6 /* output pixels per tile, CONV_TW in conv.cl */
+/* Floats of weights per chunk of input channels: about 32 KB (conv.cl). */
+#define CONV_CHUNK_FLOATS 8192
+
 typedef struct conv_state {
     ocl_ctx *ctx;
     char name[128];
-    cl_kernel k;
+    cl_kernel k, pack;
     cl_mem w, b;
-    int depthwise, pointwise, dwk;
+    int depthwise, pointwise, dwk, blocked;
     int N, C, H, W, OC, OH, OW, G, Cg, OCg, OCB;
+    /* Channel-blocked path (conv2d_cb): blocks of 8 input channels, padded
+     * panel dims, and the geometry the kernel sees (a pointwise conv as one
+     * row of H*W pixels). */
+    int CB, Hp, Wp, kH, kW, kOH, kOW, CK, NT;
+    size_t panel_floats, acc_floats; /* the two parts of the scratch */
     ocl_window win;
     int act, residual;
     float lo, hi;
@@ -108,6 +123,30 @@ static float *cut_dead_taps(conv_state *s, const float *w, int *oom)
     return c;
 }
 
+/* Convolutions with at least this many input channels per group take the
+ * channel-blocked path (conv2d_cb); fewer (an RGB stem) would mostly multiply
+ * the zero channels of the 8-channel blocks. */
+#define CONV_CB_MIN 8
+
+/* [OC][Cg][KH][KW] -> [G][OCB][CB][KH][KW][8][16] for conv2d_cb, input
+ * channels past Cg and output channels past OCg zero. */
+static float *pack_weights_cb(const conv_state *s, const float *w)
+{
+    size_t kk = (size_t)s->win.kh * s->win.kw, per = (size_t)s->Cg * kk;
+    size_t blk = (size_t)s->CB * kk * 128;
+    float *p = calloc((size_t)s->G * s->OCB * blk, sizeof *p);
+    if (!p) return NULL;
+    for (int g = 0; g < s->G; g++)
+        for (int o = 0; o < s->OCg; o++) {
+            const float *src = w + ((size_t)g * s->OCg + o) * per;
+            float *dst = p + ((size_t)g * s->OCB + o / 16) * blk + o % 16;
+            for (int ci = 0; ci < s->Cg; ci++)
+                for (size_t t = 0; t < kk; t++)
+                    dst[(((size_t)(ci / 8) * kk + t) * 8 + ci % 8) * 16] = src[ci * kk + t];
+        }
+    return p;
+}
+
 /* [OC][Cg][KH][KW] -> [G][OCB][Cg][KH][KW][16], channels past OCg zero. */
 static float *pack_weights(const conv_state *s, const float *w)
 {
@@ -139,6 +178,7 @@ static void conv_destroy(void *state)
     conv_state *s = state;
     if (!s) return;
     if (s->k) clReleaseKernel(s->k);
+    if (s->pack) clReleaseKernel(s->pack);
     if (s->w) clReleaseMemObject(s->w);
     if (s->b) clReleaseMemObject(s->b);
     free(s);
@@ -146,6 +186,44 @@ static void conv_destroy(void *state)
 
 static semseg_status conv_upload(ocl_ctx *c, const semseg_node_info *n, conv_state *s,
                                  const float *wdata, char *err);
+
+/* Panel dims of conv2d_cb: the padded input as far as any output reads it
+ * (rows and columns only ever read past the bottom/right padding are left
+ * out); a pointwise conv is one row of H*W pixels, so no tile is wasted on
+ * the end of a short row. */
+static void blocked_geometry(conv_state *s)
+{
+    const ocl_window *w = &s->win;
+    s->blocked = 1;
+    s->CB = (s->Cg + 7) / 8;
+    s->kH = s->H;
+    s->kW = s->W;
+    s->kOH = s->OH;
+    s->kOW = s->OW;
+    if (s->pointwise) {
+        s->kH = s->kOH = 1;
+        s->kW = s->kOW = s->H * s->W;
+    }
+    s->Hp = (s->kOH - 1) * w->sh + (w->kh - 1) * w->dh + 1;
+    s->Wp = (s->kOW - 1) * w->sw + (w->kw - 1) * w->dw + 1;
+    s->CK = CONV_CHUNK_FLOATS / (w->kh * w->kw * 128);
+    if (s->CK < 1) s->CK = 1;
+    s->NT = (s->kOW + CONV_TW_HOST - 1) / CONV_TW_HOST;
+    /* The last tile of a row reads up to 5 strides past its end. */
+    size_t panels = (size_t)s->N * s->G * s->CB * s->Hp * s->Wp * 8 +
+                    (size_t)(CONV_TW_HOST * w->sw + 1) * 8;
+    s->panel_floats = (panels + 63) / 64 * 64;
+    s->acc_floats = s->CB > s->CK ? (size_t)s->N * s->G * s->OCB * s->kOH * s->NT * 96 : 0;
+}
+
+/* Scratch of conv2d_cb: the input panels, then (when the input channels
+ * take more than one chunk) the partial sums of every tile between chunks,
+ * kept in the kernel's register layout [plane][row][tile][6][16]. */
+static size_t conv_scratch_bytes(const void *state)
+{
+    const conv_state *s = state;
+    return s->blocked ? (s->panel_floats + s->acc_floats) * sizeof(float) : 0;
+}
 
 static semseg_status conv_create(ocl_ctx *c, const semseg_node_info *n, void **state, char *err)
 {
@@ -184,6 +262,8 @@ static semseg_status conv_create(ocl_ctx *c, const semseg_node_info *n, void **s
     /* Also what a dilated conv with only its centre tap live becomes. */
     s->pointwise = win->kh == 1 && win->kw == 1 && win->sh == 1 && win->sw == 1 && win->pt == 0 &&
                    win->pl == 0 && s->OH == s->H && s->OW == s->W;
+    if (!s->depthwise && s->Cg >= CONV_CB_MIN && (win->sw == 1 || win->sw == 2))
+        blocked_geometry(s);
     semseg_status st = conv_upload(c, n, s, wdata, err);
     free(cut);
     return st;
@@ -212,20 +292,41 @@ static semseg_status conv_upload(ocl_ctx *c, const semseg_node_info *n, conv_sta
         if (!st) st = ocl_kernel(c, OCL_PROG_CONV, kn, &s->k, err);
         return st;
     }
-    float *pw = pack_weights(s, wdata), *pb = pack_bias(s, bias);
+    float *pw = s->blocked ? pack_weights_cb(s, wdata) : pack_weights(s, wdata);
+    float *pb = pack_bias(s, bias);
     if (!pw || !pb) {
         free(pw);
         free(pb);
         return ocl_fail(err, SEMSEG_STATUS_NO_MEMORY, "opencl: node %s: out of memory packing weights",
                         n->name);
     }
-    size_t per = (size_t)s->Cg * s->win.kh * s->win.kw;
+    size_t per = (size_t)(s->blocked ? s->CB * 8 : s->Cg) * s->win.kh * s->win.kw;
     st = ocl_upload(c, pw, (size_t)s->G * s->OCB * per * 16 * sizeof(float), &s->w, what, err);
     if (!st) st = ocl_upload(c, pb, (size_t)s->G * s->OCB * 16 * sizeof(float), &s->b, what, err);
     free(pw);
     free(pb);
+    if (s->blocked) {
+        const char *kn = s->win.sw == 1 || s->pointwise ? "conv2d_cb" : "conv2d_cb_s2";
+        if (!st) st = ocl_kernel(c, OCL_PROG_CONV, kn, &s->k, err);
+        if (!st) st = ocl_kernel(c, OCL_PROG_CONV, "conv_pack", &s->pack, err);
+        return st;
+    }
     if (!st) st = ocl_kernel(c, OCL_PROG_CONV, s->pointwise ? "conv2d_1x1" : "conv2d", &s->k, err);
     return st;
+}
+
+/* The fused residual's tensor (*res) or, without one, the output as a
+ * placeholder argument; 0 when the runtime did not pass it. */
+static int residual_arg(const conv_state *s, const semseg_tensor *in, int32_t n_in,
+                        const semseg_tensor *out, const semseg_tensor **res, cl_int *has_res)
+{
+    *res = &out[0];
+    *has_res = 0;
+    if (s->residual < 0) return 1;
+    if (s->residual >= n_in || in[s->residual].host) return 0;
+    *res = &in[s->residual];
+    *has_res = 1;
+    return 1;
 }
 
 static semseg_status conv_run(void *state, const semseg_tensor *in, int32_t n_in,
@@ -233,15 +334,13 @@ static semseg_status conv_run(void *state, const semseg_tensor *in, int32_t n_in
 {
     conv_state *s = state;
     (void)n_out;
-    const semseg_tensor *res = &out[0];
-    cl_int has_res = 0;
-    if (s->residual >= 0) {
-        if (s->residual >= n_in || in[s->residual].host)
-            return ocl_fail(err, SEMSEG_STATUS_INTERNAL, "opencl: node %s: residual input %d missing",
-                            s->name, s->residual);
-        res = &in[s->residual];
-        has_res = 1;
-    }
+    const semseg_tensor *res;
+    cl_int has_res;
+    if (s->blocked)
+        return ocl_fail(err, SEMSEG_STATUS_INTERNAL, "opencl: node %s: run without its scratch", s->name);
+    if (!residual_arg(s, in, n_in, out, &res, &has_res))
+        return ocl_fail(err, SEMSEG_STATUS_INTERNAL, "opencl: node %s: residual input %d missing",
+                        s->name, s->residual);
     const ocl_window *w = &s->win;
     ocl_args a = {s->k, 0, CL_SUCCESS};
     ocl_arg_tensor(&a, &in[0]);
@@ -297,7 +396,82 @@ static semseg_status conv_run(void *state, const semseg_tensor *in, int32_t n_in
     return ocl_launch_heavy(s->ctx, s->k, items, planes, 1, s->name, err);
 }
 
+/* conv_pack into the scratch, then conv2d_cb over it. */
+static semseg_status conv_run_blocked(conv_state *s, const semseg_tensor *x, const semseg_tensor *res,
+                                      cl_int has_res, const semseg_tensor *y,
+                                      const semseg_tensor *scratch, char *err)
+{
+    const ocl_window *w = &s->win;
+    if (!scratch || !scratch->buffer || scratch->host || !scratch->dims ||
+        (size_t)scratch->dims[0] < conv_scratch_bytes(s) || scratch->offset % sizeof(float))
+        return ocl_fail(err, SEMSEG_STATUS_INTERNAL, "opencl: node %s: device scratch missing or too small",
+                        s->name);
+    cl_mem sm = ocl_mem(scratch);
+    cl_int so = (cl_int)(scratch->offset / sizeof(float));
+    ocl_args a = {s->pack, 0, CL_SUCCESS};
+    ocl_arg_tensor(&a, x);
+    OCL_ARG(&a, sm);
+    OCL_ARG(&a, so);
+    int pv[] = {s->C, s->kH, s->kW, s->G, s->Cg, s->CB, s->Hp, s->Wp, w->pt, w->pl};
+    for (size_t i = 0; i < sizeof pv / sizeof pv[0]; i++) OCL_ARG(&a, pv[i]);
+    if (a.rc != CL_SUCCESS) return ocl_check(a.rc, "clSetKernelArg", s->name, err);
+    semseg_status st = ocl_launch3(s->ctx, s->pack, ((size_t)s->Wp + 7) / 8, (size_t)s->Hp,
+                                   (size_t)s->N * s->G * s->CB, s->name, err);
+    if (st) return st;
+    /* Work split: segments of at most 96 output columns (16 tiles), bands of
+     * rows as tall as leaves about 64 work-items in all (see conv2d). */
+    size_t planes = (size_t)s->N * s->G * s->OCB;
+    cl_int seg = s->kOW <= 96 ? s->kOW : 96, nseg = (s->kOW + seg - 1) / seg;
+    size_t rows = (size_t)s->kOH * planes * nseg;
+    cl_int rb = (cl_int)((rows + 63) / 64);
+    if (rb > s->kOH) rb = s->kOH;
+    if (rb < 1) rb = 1;
+    cl_int ck = s->CK, ao = so + (cl_int)s->panel_floats, nt = s->NT;
+    a = (ocl_args){s->k, 0, CL_SUCCESS};
+    OCL_ARG(&a, sm);
+    OCL_ARG(&a, so);
+    OCL_ARG(&a, s->w);
+    OCL_ARG(&a, s->b);
+    ocl_arg_tensor(&a, res);
+    ocl_arg_tensor(&a, y);
+    OCL_ARG(&a, sm);
+    OCL_ARG(&a, ao);
+    OCL_ARG(&a, nt);
+    int v[] = {s->OC, s->kH, s->kW, s->kOH, s->kOW, s->G, s->OCg, s->OCB, s->CB, s->Hp, s->Wp,
+               w->kh, w->kw, w->sh, w->dh, w->dw, w->pt, w->pl, s->act};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) OCL_ARG(&a, v[i]);
+    OCL_ARG(&a, s->lo);
+    OCL_ARG(&a, s->hi);
+    OCL_ARG(&a, has_res);
+    OCL_ARG(&a, ck);
+    OCL_ARG(&a, rb);
+    OCL_ARG(&a, seg);
+    OCL_ARG(&a, nseg);
+    if (a.rc != CL_SUCCESS) return ocl_check(a.rc, "clSetKernelArg", s->name, err);
+    size_t items = (size_t)((s->kOH + rb - 1) / rb) * nseg;
+    return ocl_launch_heavy(s->ctx, s->k, items, planes, 1, s->name, err);
+}
+
+static semseg_status conv_run_scratch(void *state, const semseg_tensor *in, int32_t n_in,
+                                      const semseg_tensor *out, int32_t n_out,
+                                      const semseg_tensor *scratch, char *err)
+{
+    conv_state *s = state;
+    if (!s->blocked) return conv_run(state, in, n_in, out, n_out, err);
+    const semseg_tensor *res;
+    cl_int has_res;
+    if (!residual_arg(s, in, n_in, out, &res, &has_res))
+        return ocl_fail(err, SEMSEG_STATUS_INTERNAL, "opencl: node %s: residual input %d missing",
+                        s->name, s->residual);
+    return conv_run_blocked(s, &in[0], res, has_res, &out[0], scratch, err);
+}
+
 const ocl_op ocl_ops_conv[] = {
     {"", "Conv", conv_supports, conv_create, conv_run, conv_destroy, (1u << 1) | (1u << 2)},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0},
+};
+
+const ocl_op_scratch ocl_ops_with_scratch[] = {
+    {&ocl_ops_conv[0], conv_scratch_bytes, conv_run_scratch},
+    {NULL, NULL, NULL},
 };

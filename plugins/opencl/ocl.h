@@ -71,6 +71,19 @@ typedef struct ocl_op {
     uint32_t own_consts;
 } ocl_op;
 
+/* Ops that need device scratch at run: the host plans it in its arena
+ * (semseg_plugin_i.kernel_create's scratch_bytes). scratch_bytes is asked
+ * once after create(); run_scratch then replaces op->run and checks the
+ * scratch tensor it is given (absent or bufferless when it asked for 0). A
+ * table of its own so that the ocl_op tables stay as they are. */
+typedef struct ocl_op_scratch {
+    const ocl_op *op;
+    size_t (*scratch_bytes)(const void *state);
+    semseg_status (*run_scratch)(void *state, const semseg_tensor *in, int32_t n_in,
+                                 const semseg_tensor *out, int32_t n_out,
+                                 const semseg_tensor *scratch, char *err);
+} ocl_op_scratch;
+
 /* NULL-terminated (op == NULL) tables, one per operator file. */
 extern const ocl_op ocl_ops_conv[];
 extern const ocl_op ocl_ops_conv_transpose[];
@@ -82,6 +95,7 @@ extern const ocl_op ocl_ops_concat[];
 extern const ocl_op ocl_ops_softmax[];
 extern const ocl_op ocl_ops_argmax[];
 extern const ocl_op ocl_ops_adaptive_avgpool[];
+extern const ocl_op_scratch ocl_ops_with_scratch[]; /* conv.c */
 
 /* ---- util.c ---- */
 const char *ocl_error_name(cl_int rc);

@@ -45,6 +45,13 @@ static const ocl_op *op_find(const char *domain, const char *op)
     return NULL;
 }
 
+static const ocl_op_scratch *op_scratch(const ocl_op *op)
+{
+    for (const ocl_op_scratch *x = ocl_ops_with_scratch; x->op; x++)
+        if (x->op == op) return x;
+    return NULL;
+}
+
 /* ---- device choice ---- */
 
 #define MAX_PLATFORMS 16
@@ -272,6 +279,7 @@ static semseg_support ocl_supports(void *ctx, const semseg_node_info *n)
 struct semseg_kernel {
     ocl_ctx *ctx;
     const ocl_op *op;
+    const ocl_op_scratch *scratch_op; /* NULL: op->run, no scratch */
     void *state;
     int32_t n_inputs;
     cl_mem *consts;        /* per input: uploaded constant, or NULL */
@@ -297,7 +305,6 @@ static semseg_status ocl_kernel_create(void *ctx, const semseg_node_info *n, sem
                                        size_t *scratch_bytes, char *err)
 {
     ocl_ctx *c = ctx;
-    (void)scratch_bytes;
     *out = NULL;
     const ocl_op *op = op_find(n->domain, n->op);
     if (!op)
@@ -328,6 +335,8 @@ static semseg_status ocl_kernel_create(void *ctx, const semseg_node_info *n, sem
         ocl_kernel_destroy(k);
         return st;
     }
+    k->scratch_op = op_scratch(op);
+    if (k->scratch_op) *scratch_bytes = k->scratch_op->scratch_bytes(k->state);
     *out = k;
     return SEMSEG_STATUS_OK;
 }
@@ -336,7 +345,6 @@ static semseg_status ocl_kernel_run(semseg_kernel *k, const semseg_tensor *in, i
                                     const semseg_tensor *out, int32_t n_out,
                                     const semseg_tensor *scratch, char *err)
 {
-    (void)scratch;
     if (n_in > k->n_inputs)
         return ocl_fail(err, SEMSEG_STATUS_INTERNAL, "opencl: node %s: %d inputs at run, %d at load",
                         k->name, (int)n_in, (int)k->n_inputs);
@@ -352,6 +360,8 @@ static semseg_status ocl_kernel_run(semseg_kernel *k, const semseg_tensor *in, i
         if (out[i].host)
             return ocl_fail(err, SEMSEG_STATUS_INTERNAL, "opencl: node %s: output %d is in host memory",
                             k->name, (int)i);
+    if (k->scratch_op)
+        return k->scratch_op->run_scratch(k->state, k->args, n_in, out, n_out, scratch, err);
     return k->op->run(k->state, k->args, n_in, out, n_out, err);
 }
 

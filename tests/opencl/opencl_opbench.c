@@ -3,9 +3,12 @@
  * ref) on the same shapes, in the same process: the convolutions that
  * dominate the seed networks and torchvision's models, plus the upsampling
  * ops. A benchmark, not a test (not registered with CTest): medians of
- * several runs after a warm-up, device time including the queue drain.
+ * several runs after a warm-up, device time including the queue drain, the
+ * two plugins' runs alternating.
  *
- *     opencl_opbench OPENCL.so OTHER.so [runs] [threads]
+ *     opencl_opbench OPENCL.so OTHER.so [runs] [threads] [filter]
+ *
+ * With a filter, only the convolutions whose name contains it run.
  */
 #include <math.h>
 #include <stdio.h>
@@ -30,58 +33,100 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median ms of `runs` runs of the node on plugin p; -1 if refused. */
-static double time_node(plug *p, node_b *b, int runs)
+/* A node's kernel on one plugin, with its tensors in that plugin's memory. */
+typedef struct bench_k {
+    plug *p;
+    semseg_kernel *k;
+    void *buf;
+    int dev, n_in;
+    size_t scratch;
+    int64_t sd;
+    semseg_tensor in[NB_MAX_IN], out, st;
+} bench_k;
+
+/* 0 if the plugin refuses the node or fails to create it. */
+static int bench_setup(bench_k *bk, plug *p, node_b *b)
 {
     char err[SEMSEG_ERRMSG_SIZE] = "";
     const semseg_plugin_i *pi = p->p;
-    if (pi->supports(p->ctx, &b->n) == SEMSEG_SUPPORT_NO) return -1;
-    semseg_kernel *k;
-    size_t scratch = 0;
-    if (pi->kernel_create(p->ctx, &b->n, &k, &scratch, err)) {
+    memset(bk, 0, sizeof *bk);
+    bk->p = p;
+    if (pi->supports(p->ctx, &b->n) == SEMSEG_SUPPORT_NO) return 0;
+    if (pi->kernel_create(p->ctx, &b->n, &bk->k, &bk->scratch, err)) {
         fprintf(stderr, "%s: %s\n", b->name, err);
-        return -1;
+        return 0;
     }
-    int dev = pi->mem_alloc != NULL;
+    int dev = bk->dev = pi->mem_alloc != NULL;
+    bk->n_in = b->n.n_inputs;
     size_t in_bytes[NB_MAX_IN], total = 0, out_b = (size_t)semseg_numel(b->out[0].rank, b->out[0].dims) * 4;
     for (int i = 0; i < b->n.n_inputs; i++) {
         in_bytes[i] = (size_t)semseg_numel(b->in[i].rank, b->in[i].dims) * 4;
         total += (in_bytes[i] + 255) / 256 * 256;
     }
-    total += out_b + scratch + 512;
-    void *buf = dev ? pi->mem_alloc(p->ctx, total) : calloc(1, total);
-    semseg_tensor in[NB_MAX_IN];
+    total += out_b + bk->scratch + 512;
+    void *buf = bk->buf = dev ? pi->mem_alloc(p->ctx, total) : calloc(1, total);
     size_t pos = 0;
     for (int i = 0; i < b->n.n_inputs; i++) {
         const semseg_value_info *v = &b->in[i];
         if (v->dtype == SEMSEG_DTYPE_UNDEFINED) {
-            in[i] = (semseg_tensor){NULL, 0, v->dtype, 0, NULL, 1};
+            bk->in[i] = (semseg_tensor){NULL, 0, v->dtype, 0, NULL, 1};
         } else if (v->data) {
-            in[i] = (semseg_tensor){b->data[i], 0, v->dtype, v->rank, v->dims, 1};
+            bk->in[i] = (semseg_tensor){b->data[i], 0, v->dtype, v->rank, v->dims, 1};
         } else {
-            in[i] = (semseg_tensor){buf, pos, v->dtype, v->rank, v->dims, !dev};
+            bk->in[i] = (semseg_tensor){buf, pos, v->dtype, v->rank, v->dims, !dev};
             if (dev) pi->mem_write(p->ctx, buf, pos, b->data[i], in_bytes[i], err);
             else memcpy((char *)buf + pos, b->data[i], in_bytes[i]);
         }
         pos += (in_bytes[i] + 255) / 256 * 256;
     }
-    int64_t sd = (int64_t)scratch;
-    semseg_tensor out = {buf, pos, SEMSEG_DTYPE_FLOAT, b->out[0].rank, b->out[0].dims, !dev};
+    bk->sd = (int64_t)bk->scratch;
+    bk->out = (semseg_tensor){buf, pos, SEMSEG_DTYPE_FLOAT, b->out[0].rank, b->out[0].dims, !dev};
     pos += (out_b + 255) / 256 * 256;
-    semseg_tensor st = {buf, pos, SEMSEG_DTYPE_UINT8, 1, &sd, !dev};
-    double t[64];
+    bk->st = (semseg_tensor){buf, pos, SEMSEG_DTYPE_UINT8, 1, &bk->sd, !dev};
+    return 1;
+}
+
+static double bench_run(bench_k *bk)
+{
+    char err[SEMSEG_ERRMSG_SIZE] = "";
+    const semseg_plugin_i *pi = bk->p->p;
+    double t0 = now_ms();
+    pi->kernel_run(bk->k, bk->in, bk->n_in, &bk->out, 1, bk->scratch ? &bk->st : NULL, err);
+    if (pi->synchronize) pi->synchronize(bk->p->ctx, err);
+    return now_ms() - t0;
+}
+
+static void bench_free(bench_k *bk)
+{
+    const semseg_plugin_i *pi = bk->p->p;
+    if (!bk->k) return;
+    pi->kernel_destroy(bk->k);
+    if (bk->dev) pi->mem_free(bk->p->ctx, bk->buf);
+    else free(bk->buf);
+}
+
+/* Medians (ms) of `runs` runs of the node on plugins a and o, alternating
+ * a and o run by run so that both see the same load on a shared machine;
+ * -1 for a plugin that refuses the node. */
+static void time_pair(plug *a, plug *o, node_b *b, int runs, double *ta, double *to)
+{
+    bench_k ka, ko;
+    int ha = bench_setup(&ka, a, b), ho = bench_setup(&ko, o, b);
+    double t[2][64];
     if (runs > 64) runs = 64;
     for (int r = -2; r < runs; r++) {
-        double t0 = now_ms();
-        pi->kernel_run(k, in, b->n.n_inputs, &out, 1, scratch ? &st : NULL, err);
-        if (pi->synchronize) pi->synchronize(p->ctx, err);
-        if (r >= 0) t[r] = now_ms() - t0;
+        double x = ha ? bench_run(&ka) : -1, y = ho ? bench_run(&ko) : -1;
+        if (r >= 0) {
+            t[0][r] = x;
+            t[1][r] = y;
+        }
     }
-    pi->kernel_destroy(k);
-    if (dev) pi->mem_free(p->ctx, buf);
-    else free(buf);
-    qsort(t, (size_t)runs, sizeof t[0], cmp_double);
-    return t[runs / 2];
+    qsort(t[0], (size_t)runs, sizeof t[0][0], cmp_double);
+    qsort(t[1], (size_t)runs, sizeof t[1][0], cmp_double);
+    *ta = t[0][runs / 2];
+    *to = t[1][runs / 2];
+    if (ha) bench_free(&ka);
+    if (ho) bench_free(&ko);
 }
 
 static void conv(node_b *b, const char *name, int c, int h, int w, int oc, int k, int s, int d, int g)
@@ -104,10 +149,11 @@ static void conv(node_b *b, const char *name, int c, int h, int w, int oc, int k
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s OPENCL.so OTHER.so [runs] [threads]\n", argv[0]);
+        fprintf(stderr, "usage: %s OPENCL.so OTHER.so [runs] [threads] [filter]\n", argv[0]);
         return 2;
     }
     int runs = argc > 3 ? atoi(argv[3]) : 7, threads = argc > 4 ? atoi(argv[4]) : 2;
+    const char *filter = argc > 5 ? argv[5] : NULL;
     plug a, o;
     char err[SEMSEG_ERRMSG_SIZE];
     if (plug_open(&a, argv[1], threads, err) || plug_open(&o, argv[2], threads, err)) {
@@ -127,6 +173,14 @@ int main(int argc, char **argv)
         {"1x1 960->128 @32x32", 960, 32, 32, 128, 1, 1, 1, 1},
         {"1x1 512->2048 @32x32", 512, 32, 32, 2048, 1, 1, 1, 1},
         {"3x3 2048->512 @32x32", 2048, 32, 32, 512, 3, 1, 1, 1},
+        {"3x3 512->512 @33x33 dil4", 512, 33, 33, 512, 3, 1, 4, 1},
+        {"1x1 1024->256 @33x33", 1024, 33, 33, 256, 1, 1, 1, 1},
+        {"1x1 2048->512 @32x32", 2048, 32, 32, 512, 1, 1, 1, 1},
+        {"3x3 s2 128->128 @64x64", 128, 64, 64, 128, 3, 2, 1, 1},
+        {"1x1 40->120 @64x64", 40, 64, 64, 120, 1, 1, 1, 1},
+        {"1x1 120->40 @64x64", 120, 64, 64, 40, 1, 1, 1, 1},
+        {"1x1 960->240 @1x1 (SE)", 960, 1, 1, 240, 1, 1, 1, 1},
+        {"1x1 16->64 @128x128", 16, 128, 128, 64, 1, 1, 1, 1},
         {"7x7 s2 3->64 @256x256", 3, 256, 256, 64, 7, 2, 1, 1},
         {"dw 3x3 240 @32x32", 240, 32, 32, 240, 3, 1, 1, 240},
         {"dw 5x5 s2 72 @64x64", 72, 64, 64, 72, 5, 2, 1, 72},
@@ -134,45 +188,47 @@ int main(int argc, char **argv)
     };
     printf("%-28s %10s %10s %7s\n", "conv (+relu)", "opencl ms", "other ms", "ratio");
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        if (filter && !strstr(cs[i].name, filter)) continue;
         node_b b;
         conv(&b, cs[i].name, cs[i].c, cs[i].h, cs[i].w, cs[i].oc, cs[i].k, cs[i].s, cs[i].d, cs[i].g);
-        double x = time_node(&a, &b, runs), y = time_node(&o, &b, runs);
+        double x, y;
+        time_pair(&a, &o, &b, runs, &x, &y);
         printf("%-28s %10.2f %10.2f %7.2f\n", b.name, x, y, y > 0 ? x / y : NAN);
         nb_free(&b);
     }
     node_b b;
+    if (filter) goto done;
     nb_init(&b, "", "Resize", 13, "resize linear 21x64x64 -> 256x256");
     nb_input(&b, 4, D(1, 21, 64, 64), -1, 1, 0);
     nb_input_absent(&b);
     nb_input_const(&b, SEMSEG_DTYPE_FLOAT, 1, D(4), (const float[]){1, 1, 4, 4});
     nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(1, 21, 256, 256));
     nb_attr_string(&b, "mode", "linear");
-    double x = time_node(&a, &b, runs), y = time_node(&o, &b, runs);
+    double x, y;
+    time_pair(&a, &o, &b, runs, &x, &y);
     printf("%-28s %10.2f %10.2f %7.2f\n", "resize x4 21ch 256^2", x, y, y > 0 ? x / y : NAN);
     nb_free(&b);
     nb_init(&b, "", "Mul", 14, "mul SE gate");
     nb_input(&b, 4, D(1, 960, 16, 16), -1, 1, 0);
     nb_input(&b, 4, D(1, 960, 1, 1), -1, 1, 0);
     nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(1, 960, 16, 16));
-    x = time_node(&a, &b, runs);
-    y = time_node(&o, &b, runs);
+    time_pair(&a, &o, &b, runs, &x, &y);
     printf("%-28s %10.2f %10.2f %7.2f\n", "mul 960x16x16 * 960x1x1", x, y, y > 0 ? x / y : NAN);
     nb_free(&b);
     nb_init(&b, "", "HardSigmoid", 6, "hardsigmoid");
     nb_input(&b, 4, D(1, 960, 16, 16), -1, 1, 0);
     nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(1, 960, 16, 16));
-    x = time_node(&a, &b, runs);
-    y = time_node(&o, &b, runs);
+    time_pair(&a, &o, &b, runs, &x, &y);
     printf("%-28s %10.2f %10.2f %7.2f\n", "hardsigmoid 960x16x16", x, y, y > 0 ? x / y : NAN);
     nb_free(&b);
     /* Launch cost: a kernel with next to nothing to do (enqueue + finish). */
     nb_init(&b, "", "Relu", 14, "relu");
     nb_input(&b, 1, D(64), -1, 1, 0);
     nb_output(&b, SEMSEG_DTYPE_FLOAT, 1, D(64));
-    x = time_node(&a, &b, runs);
-    y = time_node(&o, &b, runs);
+    time_pair(&a, &o, &b, runs, &x, &y);
     printf("%-28s %10.3f %10.3f %7.2f\n", "relu 64 (launch cost)", x, y, y > 0 ? x / y : NAN);
     nb_free(&b);
+done:
     plug_close(&o);
     plug_close(&a);
     return 0;

@@ -234,6 +234,82 @@ static void conv_node(node_b *b, const char *name, conv_p p)
     else nb_attr_ints(b, "pads", 4, D(p.pt, p.pl, p.pb, p.pr));
 }
 
+/* The channel-blocked path (conv_pack + conv2d_cb, conv.c: 8 or more input
+ * channels per group, stride 1 or 2 along W): partial 8-channel blocks,
+ * groups, pads that differ per side, strides and dilations per axis, rows
+ * wider than one 96-column segment, tiles cut by the row's end, a 1x1 run
+ * as one flattened row, and several chunks with the residual epilogue. */
+static void test_conv_blocked(tctx *t)
+{
+    static const struct {
+        const char *name;
+        conv_p p;
+    } cases[] = {
+        {"cb 3x3 13ch asym pads (partial block)", {1, 13, 7, 11, 18, 3, 3, 1, 1, 1, 1, 2, 0, 1, 1, 1, 1, NULL}},
+        {"cb 3x3 s2 dil2 g3 9ch/group n2", {2, 27, 13, 12, 12, 3, 3, 2, 2, 2, 2, 2, 2, 1, 2, 3, 1, NULL}},
+        {"cb 3x3 s(1,2) SAME_UPPER", {1, 16, 9, 14, 17, 3, 3, 1, 2, 1, 1, 0, 0, 0, 0, 1, 1, "SAME_UPPER"}},
+        {"cb 3x3 s(2,1) nobias", {1, 16, 9, 14, 17, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, NULL}},
+        {"cb 3x3 s3 (conv2d, stride 3)", {1, 16, 10, 14, 5, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, NULL}},
+        {"cb 3x3 dil12 on 20x20 (rate 12)", {1, 16, 20, 20, 8, 3, 3, 1, 1, 12, 12, 12, 12, 12, 12, 1, 1, NULL}},
+        {"cb 3x2 dil(2,3) 10ch asym", {1, 10, 12, 11, 7, 3, 2, 1, 1, 2, 3, 1, 2, 3, 0, 1, 1, NULL}},
+        {"cb 3x3 row of 200 (3 segments)", {1, 8, 3, 200, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL}},
+        {"cb 1x1 20ch 11x13 flat (2 segments)", {1, 20, 11, 13, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
+        {"cb 1x1 s2 pad1 (not flat)", {1, 16, 9, 9, 10, 1, 1, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, NULL}},
+        {"cb 5x5 VALID on 5x5 (one output)", {1, 8, 5, 5, 3, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, "VALID"}},
+        {"cb 1x1 on 1x1 (SE)", {1, 64, 1, 1, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
+        {"cb 1x1 600ch n2 12x12 (2 chunks, 2 segments)", {2, 600, 12, 12, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
+        {"cb 3x3 s2 72ch/group g2 (2 chunks)", {1, 144, 11, 13, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, NULL}},
+    };
+    node_b b;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        conv_node(&b, cases[i].name, cases[i].p);
+        check(t, &b);
+    }
+    conv_p s2 = {2, 72, 9, 17, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, NULL};
+    conv_node(&b, "cb 3x3 s2 72ch n2 (2 chunks) fused residual+clip", s2);
+    int r = nb_input(&b, 4, D(2, 40, 5, 9), -1, 1, 0);
+    nb_epilogue(&b, SEMSEG_ACT_CLIP, -0.5f, 0.7f, r);
+    check(t, &b);
+}
+
+/* A blocked conv run without the scratch it asked for: an error, no crash. */
+static void test_conv_no_scratch(tctx *t)
+{
+    char err[SEMSEG_ERRMSG_SIZE] = "";
+    const semseg_plugin_i *p = t->ocl.p;
+    node_b b;
+    conv_p cp = {1, 16, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL};
+    conv_node(&b, "cb run without scratch", cp);
+    if (t->filter && !strstr(b.name, t->filter)) {
+        nb_free(&b);
+        return;
+    }
+    t->run++;
+    semseg_kernel *k;
+    size_t scratch = 0;
+    if (p->kernel_create(t->ocl.ctx, &b.n, &k, &scratch, err)) {
+        fail(t, &b, err);
+        nb_free(&b);
+        return;
+    }
+    void *buf = p->mem_alloc(t->ocl.ctx, 4096);
+    semseg_tensor in[3] = {
+        {buf, 0, SEMSEG_DTYPE_FLOAT, 4, b.in[0].dims, 0},
+        {b.data[1], 0, SEMSEG_DTYPE_FLOAT, 4, b.in[1].dims, 1},
+        {b.data[2], 0, SEMSEG_DTYPE_FLOAT, 1, b.in[2].dims, 1},
+    };
+    semseg_tensor out = {buf, 2048, SEMSEG_DTYPE_FLOAT, 4, b.out[0].dims, 0};
+    semseg_status s = buf ? p->kernel_run(k, in, 3, &out, 1, NULL, err) : SEMSEG_STATUS_OK;
+    char serr[SEMSEG_ERRMSG_SIZE];
+    if (p->synchronize) p->synchronize(t->ocl.ctx, serr);
+    p->kernel_destroy(k);
+    if (buf) p->mem_free(t->ocl.ctx, buf);
+    if (!scratch) fail(t, &b, "asked for no scratch");
+    else if (!s || !strstr(err, "scratch")) fail(t, &b, "ran without its scratch, or no message");
+    else printf("ok   %-44s %s\n", b.name, err);
+    nb_free(&b);
+}
+
 static void test_conv(tctx *t)
 {
     static const struct {
@@ -268,8 +344,9 @@ static void test_conv(tctx *t)
         conv_node(&b, cases[i].name, cases[i].p);
         check(t, &b);
     }
-    /* More input channels than one chunk holds (conv.c: 56 for 3x3, 10 for
-     * 7x7, 512 for 1x1): partial sums go through y between chunks. */
+    /* More input channels than one chunk holds (conv.c: 56 for 3x3, 8 for
+     * 7x7, 512 for 1x1): partial sums go through the scratch (conv2d_cb,
+     * 8 or more channels per group) or y (conv2d) between chunks. */
     conv_p big3 = {1, 120, 5, 7, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL};
     conv_node(&b, "conv 3x3 120ch (3 chunks) fused residual+relu", big3);
     int r0 = nb_input(&b, 4, D(1, 20, 5, 7), -1, 1, 0);
@@ -302,6 +379,8 @@ static void test_conv(tctx *t)
     conv_p bigg = {1, 240, 6, 6, 32, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2, 1, NULL};
     conv_node(&b, "conv 3x3 dil2 g2 120ch/group (3 chunks)", bigg);
     check(t, &b);
+    test_conv_blocked(t);
+    test_conv_no_scratch(t);
     conv_p p = {1, 6, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL};
     conv_node(&b, "conv fused relu", p);
     nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, -1);
