@@ -452,21 +452,73 @@ static int clip_bounds(const ir_graph *g, const ir_node *n, float *lo, float *hi
     return 1;
 }
 
-void passes_mark_fusion(ir_graph *g)
+/* For each value, the index of the last live node reading it (-1: none);
+ * with a use count of 1, the only one. malloc'd. */
+static int32_t *last_consumers(const ir_graph *g)
 {
-    int32_t *uses = passes_use_counts(g);
-    if (!uses) return; /* fusion is an optimisation: without memory, skip it */
     int32_t *consumer = malloc(sizeof(int32_t) * ((size_t)g->n_values + 1));
-    if (!consumer) {
-        free(uses);
-        return;
-    }
+    if (!consumer) return NULL;
     for (int32_t v = 0; v < g->n_values; v++) consumer[v] = -1;
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const ir_node *n = &g->nodes[i];
         if (n->dead) continue;
         for (int32_t k = 0; k < n->n_inputs; k++)
             if (n->inputs[k] >= 0) consumer[n->inputs[k]] = i;
+    }
+    return consumer;
+}
+
+/* HardSwish's own constants: alpha = 1/6 and beta = 0.5 as float32. */
+static int is_hardswish_sigmoid(const ir_node *n)
+{
+    semseg_node_info v = ir_node_attrs(n);
+    return semseg_attr_float(&v, "alpha", 0.2f) == (float)(1.0 / 6.0) && semseg_attr_float(&v, "beta", 0.5f) == 0.5f;
+}
+
+/* Turns Mul node m, reading x and HardSigmoid node h's output, into HardSwish(x). */
+static int rewrite_hardswish(ir_graph *g, ir_node *m, ir_node *h, int32_t x)
+{
+    int32_t *ins = ir_alloc(g, sizeof(int32_t));
+    char *op = ir_strdup(g, "HardSwish");
+    if (!ins || !op) return -1;
+    ins[0] = x;
+    m->inputs = ins;
+    m->n_inputs = 1;
+    m->n_attrs = 0;
+    m->op = op;
+    if (m->opset < 14) m->opset = 14; /* HardSwish is defined from opset 14 */
+    g->values[h->outputs[0]].producer = -1;
+    h->dead = 1;
+    return 0;
+}
+
+void passes_fuse_hardswish(ir_graph *g)
+{
+    int32_t *uses = passes_use_counts(g);
+    int32_t *consumer = uses ? last_consumers(g) : NULL;
+    for (int32_t i = 0; consumer && i < g->n_nodes; i++) {
+        ir_node *h = &g->nodes[i];
+        if (!is_op(h, "HardSigmoid") || h->n_inputs != 1 || h->n_outputs != 1 || !is_hardswish_sigmoid(h)) continue;
+        int32_t x = h->inputs[0], s = h->outputs[0];
+        if (x < 0 || s < 0 || g->values[x].dtype != SEMSEG_DTYPE_FLOAT || uses[s] != 1 || consumer[s] < 0) continue;
+        ir_node *m = &g->nodes[consumer[s]];
+        if (!is_op(m, "Mul") || m->n_inputs != 2 || m->n_outputs != 1) continue;
+        if (!((m->inputs[0] == x && m->inputs[1] == s) || (m->inputs[0] == s && m->inputs[1] == x))) continue;
+        if (rewrite_hardswish(g, m, h, x) != 0) break; /* out of memory: keep the rest as it is */
+    }
+    free(consumer);
+    free(uses);
+}
+
+void passes_mark_fusion(ir_graph *g)
+{
+    passes_fuse_hardswish(g);
+    int32_t *uses = passes_use_counts(g);
+    if (!uses) return; /* fusion is an optimisation: without memory, skip it */
+    int32_t *consumer = last_consumers(g);
+    if (!consumer) {
+        free(uses);
+        return;
     }
     for (int32_t i = 0; i < g->n_nodes; i++) {
         ir_node *c = &g->nodes[i];
@@ -492,6 +544,8 @@ void passes_mark_fusion(ir_graph *g)
             float lo, hi;
             if (is_op(nx, "Relu")) {
                 c->epilogue.act = SEMSEG_ACT_RELU;
+            } else if (is_op(nx, "HardSwish")) {
+                c->epilogue.act = SEMSEG_ACT_HARDSWISH;
             } else if (is_op(nx, "Clip") && clip_bounds(g, nx, &lo, &hi)) {
                 c->epilogue.act = SEMSEG_ACT_CLIP;
                 c->epilogue.act_min = lo;

@@ -7,7 +7,8 @@
  *                            the ref plugin right away, so the Shape→Gather→
  *                            Concat→...→Resize chains PyTorch writes fold away
  *   passes_fold_batchnorm    Conv followed by BatchNormalization -> one Conv
- *   passes_mark_fusion       Conv -> [Add residual] -> [Relu|Clip] proposals
+ *   passes_mark_fusion       first passes_fuse_hardswish, then proposals
+ *                            Conv -> [Add residual] -> [Relu|Clip|HardSwish]
  * Each pass leaves dead nodes behind; ir_toposort drops them.
  */
 #ifndef SEMSEG_PASSES_H
@@ -24,6 +25,11 @@ void passes_remove_identity(ir_graph *g);
  * folding or planning allocate more than the user allowed. */
 semseg_status passes_infer_fold(ir_graph *g, host_plugin *ref, int64_t max_elements, char *err);
 semseg_status passes_fold_batchnorm(ir_graph *g, char *err);
+/* HardSigmoid(x; alpha (float)(1/6), beta 0.5) whose only reader is
+ * Mul(x, it), either operand order, becomes one HardSwish(x) node: PyTorch
+ * exports hardswish that way below opset 14. The Mul node is rewritten in
+ * place (its output keeps its value); the HardSigmoid dies. float32 only. */
+void passes_fuse_hardswish(ir_graph *g);
 void passes_mark_fusion(ir_graph *g);
 
 /* Number of live nodes reading each value (+1 for graph outputs); malloc'd. */

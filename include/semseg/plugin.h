@@ -42,8 +42,10 @@
 extern "C" {
 #endif
 
+/* ABI history: 1.0 the table and types below; 1.1 adds the epilogue act
+ * SEMSEG_ACT_HARDSWISH (no new fields: a 1.0 plugin loads unchanged). */
 #define SEMSEG_PLUGIN_ABI_MAJOR 1
-#define SEMSEG_PLUGIN_ABI_MINOR 0
+#define SEMSEG_PLUGIN_ABI_MINOR 1
 #define SEMSEG_PLUGIN_ENTRY "semseg_plugin_entry"
 #define SEMSEG_MAX_RANK 8
 #define SEMSEG_ERRMSG_SIZE 512
@@ -134,11 +136,17 @@ typedef struct semseg_attr {
 
 /* Fused epilogue proposed by the runtime for Conv/ConvTranspose/Gemm-like
  * nodes: y = act(op(x) + residual). A plugin that accepts it returns
- * SEMSEG_SUPPORT_FUSED and then applies it in the output pass. */
+ * SEMSEG_SUPPORT_FUSED and then applies it in the output pass.
+ *
+ * Later minor versions may add act values, and a host proposes them to every
+ * plugin whatever minor version it was built for: a plugin must answer FUSED
+ * only for act values it knows, and YES or NO (the node unfused) for others. */
 typedef enum semseg_act {
     SEMSEG_ACT_NONE = 0,
     SEMSEG_ACT_RELU = 1,
-    SEMSEG_ACT_CLIP = 2    /* clamp to [act_min, act_max] */
+    SEMSEG_ACT_CLIP = 2,     /* clamp to [act_min, act_max] */
+    SEMSEG_ACT_HARDSWISH = 3 /* ABI 1.1: v * clamp(v / 6 + 1/2, 0, 1), ONNX's HardSwish
+                                (alpha 1/6, beta 0.5 as float32) */
 } semseg_act;
 
 typedef struct semseg_epilogue {

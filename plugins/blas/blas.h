@@ -73,6 +73,7 @@ void blas_gemm_threads(int threads);
 int blas_all_float(const semseg_node_info *n, int rank);
 
 /* Epilogue applied to rows of an output: y = act(y + bias[row] + res).
+ * act is NONE, RELU, CLIP or HARDSWISH.
  * `res` may be NULL or equal y (already added). act is a semseg_act. */
 typedef struct blas_epilogue {
     int act;
@@ -82,6 +83,36 @@ typedef struct blas_epilogue {
 
 /* Reads node->epilogue into e; returns 1 if it is one this plugin applies. */
 int blas_epilogue_from_node(const semseg_node_info *n, int first_free_input, blas_epilogue *e);
+
+/* Hot loops are compiled twice, for AVX2/FMA (x86-64-v3) and for any x86-64,
+ * and the loader picks one (GCC on x86-64 Linux; elsewhere one build). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define BLAS_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define BLAS_HOT
+#endif
+
+/* ONNX HardSwish, computed as ref computes it (x * clamp(x/6 + 1/2, 0, 1)
+ * with the float32 constants), so fused and unfused results agree; two
+ * selects, which the vectoriser turns into max/min. */
+static inline float blas_hardswish(float x)
+{
+    float v = (1.0f / 6.0f) * x + 0.5f;
+    v = v > 0.0f ? v : 0.0f;
+    v = v < 1.0f ? v : 1.0f;
+    return x * v;
+}
+
+/* The epilogue's activation of one value (act a semseg_act; lo/hi for CLIP). */
+static inline float blas_act(int act, float v, float lo, float hi)
+{
+    switch (act) {
+    case SEMSEG_ACT_RELU: return v > 0.0f ? v : 0.0f;
+    case SEMSEG_ACT_CLIP: v = v < lo ? lo : v; return v > hi ? hi : v;
+    case SEMSEG_ACT_HARDSWISH: return blas_hardswish(v);
+    default: return v;
+    }
+}
 
 /* y[r*ldy + c] for r < rows, c < cols: += bias[r] (if bias), += res[r*ldr + c]
  * (if res and res != y), then the activation. */
@@ -101,6 +132,24 @@ void blas_wino_run(const blas_wino *p, const float *x, float *y, const float *bi
 void blas_wino_destroy(blas_wino *p);
 /* Tile rows (or columns) Winograd needs for `out` outputs at dilation d. */
 int64_t blas_wino_tiles(int64_t out, int64_t d);
+
+/* y[i][j] (row stride ldy) = act(sum over p < k of w[i][p] x[p][j] + bias[i]
+ * + residual) for i < m, j < n, the residual being res[i][j] (ldr), or y's
+ * own value when res_in_y, or none; bias may be NULL. For small k, where
+ * OpenBLAS's packing costs more than the multiplications (conv_small.c). */
+void blas_small_gemm(int64_t m, int64_t n, int64_t k, const float *w, int64_t ldw, const float *x,
+                     int64_t ldx, float *y, int64_t ldy, const float *bias, const float *res, int64_t ldr,
+                     int res_in_y, const blas_epilogue *e);
+
+/* Depthwise Conv, one channel at a time (conv_depthwise.c). create sets
+ * *plane_floats, the scratch one worker needs; NULL on OOM. channel computes
+ * y [oh][ow] = bias + conv(x [h][w], wk [kh][kw]) (+ res, which may be y). */
+typedef struct blas_dw blas_dw;
+blas_dw *blas_dw_create(int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t kh, int64_t kw, int64_t sh,
+                        int64_t sw, int64_t dh, int64_t dw, int64_t pt, int64_t pl, size_t *plane_floats);
+void blas_dw_channel(const blas_dw *p, const float *x, const float *wk, float bias, const float *res, float *y,
+                     float *plane);
+void blas_dw_destroy(blas_dw *p);
 
 /* A float copy of constant data (NULL on OOM). */
 float *blas_copy_floats(const void *src, int64_t n);

@@ -1,7 +1,7 @@
 /*
  * Helpers shared by the blas ops: error lines, a fork-join parallel loop on
  * pthreads, OpenBLAS's thread setting, dtype checks and the fused output pass
- * (bias + residual + Relu/Clip) that Conv, ConvTranspose and Gemm apply while
+ * (bias + residual + Relu/Clip/HardSwish) that Conv, ConvTranspose and Gemm apply while
  * their output tile is still in cache.
  *
  * The parallel loop starts its threads per call rather than keeping a pool: a
@@ -160,7 +160,8 @@ int blas_epilogue_from_node(const semseg_node_info *n, int first_free_input, bla
     *e = (blas_epilogue){ SEMSEG_ACT_NONE, 0.0f, 0.0f, -1 };
     const semseg_epilogue *p = n->epilogue;
     if (!p) return 0;
-    if (p->act != SEMSEG_ACT_NONE && p->act != SEMSEG_ACT_RELU && p->act != SEMSEG_ACT_CLIP)
+    if (p->act != SEMSEG_ACT_NONE && p->act != SEMSEG_ACT_RELU && p->act != SEMSEG_ACT_CLIP &&
+        p->act != SEMSEG_ACT_HARDSWISH)
         return 0;
     if (p->residual >= 0) {
         if (p->residual < first_free_input || p->residual >= n->n_inputs) return 0;
@@ -177,29 +178,34 @@ int blas_epilogue_from_node(const semseg_node_info *n, int first_free_input, bla
     return 1;
 }
 
+/* One row of the epilogue in one pass; inlined below with act constant, so
+ * each copy is a plain loop the compiler vectorises. */
+static inline void epi_loop(int act, float lo, float hi, float *y, int64_t n, float bv, const float *r)
+{
+    if (r)
+        for (int64_t c = 0; c < n; c++) y[c] = blas_act(act, y[c] + (bv + r[c]), lo, hi);
+    else
+        for (int64_t c = 0; c < n; c++) y[c] = blas_act(act, y[c] + bv, lo, hi);
+}
+
+BLAS_HOT static void epi_row(int act, float lo, float hi, float *y, int64_t n, const float *b, const float *r)
+{
+    const float bv = b ? *b : 0.0f;
+    switch (act) {
+    case SEMSEG_ACT_RELU: epi_loop(SEMSEG_ACT_RELU, lo, hi, y, n, bv, r); break;
+    case SEMSEG_ACT_CLIP: epi_loop(SEMSEG_ACT_CLIP, lo, hi, y, n, bv, r); break;
+    case SEMSEG_ACT_HARDSWISH: epi_loop(SEMSEG_ACT_HARDSWISH, lo, hi, y, n, bv, r); break;
+    default: epi_loop(SEMSEG_ACT_NONE, lo, hi, y, n, bv, r); break;
+    }
+}
+
 void blas_epilogue_apply(const blas_epilogue *e, float *y, int64_t ldy, int64_t rows,
                          int64_t cols, const float *bias, const float *res, int64_t ldr)
 {
     if (res == y) res = NULL;
     if (!bias && !res && e->act == SEMSEG_ACT_NONE) return;
-    const float lo = e->act == SEMSEG_ACT_RELU ? 0.0f : e->lo;
-    const float hi = e->hi;
-    for (int64_t r = 0; r < rows; r++) {
-        float *yr = y + r * ldy;
-        const float b = bias ? bias[r] : 0.0f;
-        const float *rr = res ? res + r * ldr : NULL;
-        if (rr)
-            for (int64_t c = 0; c < cols; c++) yr[c] += b + rr[c];
-        else if (bias)
-            for (int64_t c = 0; c < cols; c++) yr[c] += b;
-        if (e->act == SEMSEG_ACT_RELU)
-            for (int64_t c = 0; c < cols; c++) yr[c] = yr[c] > lo ? yr[c] : lo;
-        else if (e->act == SEMSEG_ACT_CLIP)
-            for (int64_t c = 0; c < cols; c++) {
-                float v = yr[c] < lo ? lo : yr[c];
-                yr[c] = v > hi ? hi : v;
-            }
-    }
+    for (int64_t r = 0; r < rows; r++)
+        epi_row(e->act, e->lo, e->hi, y + r * ldy, cols, bias ? bias + r : NULL, res ? res + r * ldr : NULL);
 }
 
 float *blas_copy_floats(const void *src, int64_t n)

@@ -11,7 +11,7 @@
  *  - 1x1, stride 1, no pad: per group Y = W * X is one GEMM straight on the
  *    input, no copy; the columns (pixels) are split between the threads.
  *  - depthwise (one input channel per group): a direct loop per channel, since
- *    a GEMM per group would be a 1-row GEMM.
+ *    a GEMM per group would be a 1-row GEMM (conv_depthwise.c).
  *  - everything else: im2col in tiles of output rows (at least ~512 pixels,
  *    so the GEMM stays wide) and, for deep layers, chunks of input channels
  *    (accumulated with beta = 1), so a column buffer stays a few MB and never
@@ -25,11 +25,14 @@
  * pixel (DeepLab's ASPP at rate 24 or 36 on a 33x33 map) is dropped from K
  * at load, with the weights repacked without it; when only the centre tap
  * survives, the layer is a 1x1 GEMM. When taps are dead only for some output
- * rows (rate 12/24 on a 33x33 map: the top taps read padding above row 12),
- * the "banded" path cuts the output into row tiles with a constant set of
- * live taps and runs GEMMs over those taps only, with the weights repacked
- * tap-major ([m][tap][c]) so that any run of taps is one contiguous block of
- * K. It pays for itself when it skips at least 15% of the work.
+ * rows or columns (ASPP's rates 24/36 on a 65x65 map: the top taps read
+ * padding above row 24, the left ones left of column 24), the "banded" path
+ * cuts the output into rectangles, bands of rows by bands of columns, each
+ * with a constant set of live taps, and runs GEMMs over those taps only, with
+ * the weights repacked tap-major ([m][tap][c]) so that any run of taps is one
+ * contiguous block of K. A rectangle narrower than the output is computed
+ * into a buffer and then added into Y's rows with the epilogue. It pays for
+ * itself when it skips at least 15% of the work.
  *
  * Winograd: stride-1 3x3 layers with >= 256 input channels (the dilated
  * ResNet-50's layer3/4, DeepLab's ASPP, FCN's head) go to conv_winograd.c,
@@ -54,6 +57,15 @@
 #define CONV_TILE_BYTES ((size_t)4 << 20)
 #define CONV_MIN_TILE_COLS 512
 #define CONV_MIN_CHUNK_K 256
+/* Up to this K (input channels x live taps per group) the 1x1 and im2col
+ * paths multiply with blas_small_gemm, the epilogue fused, instead of
+ * OpenBLAS; its column tiles then aim at CONV_SMALL_TILE_BYTES of column
+ * buffer, so that the buffer stays in L2 while it is read. Measured at one
+ * thread (minimum of 20 runs): K = 16 (16->64 at 260x260) 13 -> 5-7 ms, K =
+ * 32 (32->96 at 130x130) 3.5 -> 2.9 ms, K = 24 and the 3-channel 3x3 stem
+ * (K = 27) about even, K = 40 and 64 10-20% slower than OpenBLAS. */
+#define CONV_SMALL_K 32
+#define CONV_SMALL_TILE_BYTES ((size_t)256 << 10)
 
 enum { CONV_GEMM_1X1, CONV_IM2COL, CONV_DEPTHWISE, CONV_WINOGRAD };
 
@@ -76,9 +88,14 @@ typedef struct conv_state {
     float *tmaj;               /* [m][nt][cg] */
     int64_t nbt;               /* tiles */
     int64_t *bt_oy0, *bt_rows; /* first output row and row count of each tile */
-    int32_t *bt_t0, *bt_t1;    /* live taps [t0, t1) of each tile (indices into taps) */
+    int64_t *bt_ox0, *bt_ox1;  /* its output columns [ox0, ox1) */
+    uint64_t *bt_live;         /* its live taps: bit ti for taps[ti] */
+    int64_t bt_pix;            /* most pixels in one tile */
     int64_t tpc;               /* taps per GEMM */
+    int small;                 /* 1x1/im2col: blas_small_gemm instead of sgemm */
     blas_wino *wino;           /* Winograd path */
+    blas_dw *dwp;              /* depthwise path */
+    size_t dw_plane;           /* depthwise: scratch floats per worker */
     float *bias;               /* [m] or NULL */
     blas_epilogue epi;
     int bias_input;            /* input index of B, or -1 */
@@ -127,7 +144,7 @@ static semseg_support conv_supports(const blas_ctx *ctx, const semseg_node_info 
 static void conv_plan_tiles(conv_state *s)
 {
     const int64_t kk = s->nt;
-    int64_t cols = (int64_t)(CONV_TILE_BYTES / sizeof(float)) / s->wk;
+    int64_t cols = (int64_t)((s->small ? CONV_SMALL_TILE_BYTES : CONV_TILE_BYTES) / sizeof(float)) / s->wk;
     if (cols < CONV_MIN_TILE_COLS) cols = CONV_MIN_TILE_COLS;
     int64_t tiles = s->oh * s->ow / cols;
     if (tiles < 1) tiles = 1;
@@ -192,74 +209,139 @@ static int conv_cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Output columns [lo, hi) for which kernel column kx reads inside the input. */
+static void conv_kx_cols(const conv_state *s, int64_t kx, int64_t *lo, int64_t *hi)
+{
+    int64_t off = kx * s->dw - s->pl;       /* ix = ox*sw + off */
+    *lo = off >= 0 ? 0 : (-off + s->sw - 1) / s->sw;
+    *hi = s->w - off <= 0 ? 0 : (s->w - off + s->sw - 1) / s->sw;
+    if (*hi > s->ow) *hi = s->ow;
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* Sorted, distinct cut points of [0, out) where some kernel row (dim 0) or
+ * column (dim 1) starts or stops reading inside the input; returns the count. */
+static int64_t conv_cuts(const conv_state *s, int dim, int64_t *cut)
+{
+    int64_t k = 0, kn = dim ? s->kw : s->kh, out = dim ? s->ow : s->oh;
+    cut[k++] = 0;
+    cut[k++] = out;
+    for (int64_t i = 0; i < kn; i++, k += 2)
+        if (dim) conv_kx_cols(s, i, &cut[k], &cut[k + 1]);
+        else conv_ky_rows(s, i, &cut[k], &cut[k + 1]);
+    qsort(cut, (size_t)k, sizeof(int64_t), conv_cmp_i64);
+    int64_t n = 0;
+    for (int64_t i = 0; i < k; i++)
+        if (n == 0 || cut[i] != cut[n - 1]) cut[n++] = cut[i];
+    return n;
+}
+
+/* Taps live everywhere in rows [oy0, oy0+rows) x columns [ox0, ox1) (the
+ * cuts make "somewhere" and "everywhere" the same), as a bit set. */
+static uint64_t conv_live_taps(const conv_state *s, int64_t oy0, int64_t rows, int64_t ox0, int64_t ox1)
+{
+    uint64_t live = 0;
+    for (int64_t ti = 0; ti < s->nt; ti++) {
+        int64_t ylo, yhi, xlo, xhi;
+        conv_ky_rows(s, s->taps[ti] / s->kw, &ylo, &yhi);
+        conv_kx_cols(s, s->taps[ti] % s->kw, &xlo, &xhi);
+        if (oy0 < yhi && oy0 + rows > ylo && ox0 < xhi && ox1 > xlo) live |= (uint64_t)1 << ti;
+    }
+    return live;
+}
+
+static int conv_popcount(uint64_t v)
+{
+    int n = 0;
+    for (; v; v &= v - 1) n++;
+    return n;
+}
+
+/* Fills the tiles: each (row band, column band) rectangle, split into pieces
+ * of rows with at least CONV_MIN_TILE_COLS pixels. With `t` NULL only counts
+ * them. Returns the tile count; *work gets the live tap-pixels. */
+static int64_t conv_fill_tiles(conv_state *s, const int64_t *rc, int64_t nr, const int64_t *cc, int64_t nc,
+                               int64_t *work)
+{
+    int64_t t = 0;
+    *work = 0;
+    for (int64_t b = 0; b + 1 < nc; b++) {
+        int64_t ox0 = cc[b], ox1 = cc[b + 1], wd = ox1 - ox0;
+        int64_t rows_per = (CONV_MIN_TILE_COLS + wd - 1) / wd;
+        for (int64_t a = 0; a + 1 < nr; a++) {
+            int64_t len = rc[a + 1] - rc[a], pieces = (len + rows_per - 1) / rows_per;
+            for (int64_t p = 0; p < pieces; p++, t++) {
+                int64_t oy0 = rc[a] + p * len / pieces, r = rc[a] + (p + 1) * len / pieces - oy0;
+                uint64_t live = conv_live_taps(s, oy0, r, ox0, ox1);
+                *work += r * wd * conv_popcount(live);
+                if (!s->bt_oy0) continue;
+                s->bt_oy0[t] = oy0;
+                s->bt_rows[t] = r;
+                s->bt_ox0[t] = ox0;
+                s->bt_ox1[t] = ox1;
+                s->bt_live[t] = live;
+                if (r * wd > s->bt_pix) s->bt_pix = r * wd;
+            }
+        }
+    }
+    return t;
+}
+
 /* Plans the banded path; returns 0 (nothing allocated that matters) when it
  * would not skip enough work, -1 on OOM, 1 when s is set up for it. */
 static int conv_plan_bands(conv_state *s, const float *w)
 {
-    if (s->cg < 64) return 0;                 /* per-tap GEMMs would be too thin */
-    int64_t nb = 2 + 2 * s->kh, *cut = malloc((size_t)nb * sizeof(int64_t));
-    if (!cut) return -1;
-    int64_t k = 0;
-    cut[k++] = 0;
-    cut[k++] = s->oh;
-    for (int64_t ky = 0; ky < s->kh; ky++) conv_ky_rows(s, ky, &cut[k], &cut[k + 1]), k += 2;
-    qsort(cut, (size_t)k, sizeof(int64_t), conv_cmp_i64);
-    int64_t rows_per = (CONV_MIN_TILE_COLS + s->ow - 1) / s->ow;
-    /* count tiles: each band split into pieces of at most rows_per rows */
-    int64_t nt = 0;
-    for (int64_t i = 0; i + 1 < k; i++)
-        if (cut[i + 1] > cut[i]) nt += (cut[i + 1] - cut[i] + rows_per - 1) / rows_per;
+    if (s->cg < 64 || s->nt > 64) return 0;   /* per-tap GEMMs would be too thin; one bit per tap */
+    int64_t *rc = malloc((size_t)(2 + 2 * s->kh) * sizeof(int64_t));
+    int64_t *cc = malloc((size_t)(2 + 2 * s->kw) * sizeof(int64_t));
+    if (!rc || !cc) {
+        free(rc);
+        free(cc);
+        return -1;
+    }
+    int64_t nr = conv_cuts(s, 0, rc), nc = conv_cuts(s, 1, cc), work;
+    int64_t nt = conv_fill_tiles(s, rc, nr, cc, nc, &work);
+    if (work > s->oh * s->ow * s->nt * 85 / 100) {
+        free(rc);
+        free(cc);
+        return 0;
+    }
     s->bt_oy0 = malloc((size_t)nt * sizeof(int64_t));
     s->bt_rows = malloc((size_t)nt * sizeof(int64_t));
-    s->bt_t0 = malloc((size_t)nt * sizeof(int32_t));
-    s->bt_t1 = malloc((size_t)nt * sizeof(int32_t));
-    if (!s->bt_oy0 || !s->bt_rows || !s->bt_t0 || !s->bt_t1) { free(cut); return -1; }
-    int64_t work = 0, maxrows = 1, t = 0;
-    for (int64_t i = 0; i + 1 < k; i++) {
-        int64_t len = cut[i + 1] - cut[i];
-        if (len <= 0) continue;
-        int64_t pieces = (len + rows_per - 1) / rows_per;
-        for (int64_t p = 0; p < pieces; p++, t++) {
-            int64_t oy0 = cut[i] + p * len / pieces, r = cut[i] + (p + 1) * len / pieces - oy0;
-            s->bt_oy0[t] = oy0;
-            s->bt_rows[t] = r;
-            if (r > maxrows) maxrows = r;
-            int32_t t0 = -1, t1 = -1;
-            for (int32_t ti = 0; ti < (int32_t)s->nt; ti++) {
-                int64_t lo, hi;
-                conv_ky_rows(s, s->taps[ti] / s->kw, &lo, &hi);
-                if (oy0 < hi && oy0 + r > lo) {   /* live somewhere in this tile (so in all of it) */
-                    if (t0 < 0) t0 = ti;
-                    t1 = ti + 1;
-                }
-            }
-            if (t0 < 0) t0 = t1 = 0;
-            s->bt_t0[t] = t0;
-            s->bt_t1[t] = t1;
-            work += r * (t1 - t0);
-        }
-    }
-    free(cut);
-    s->nbt = nt;
-    if (work > s->oh * s->nt * 85 / 100) return 0;
+    s->bt_ox0 = malloc((size_t)nt * sizeof(int64_t));
+    s->bt_ox1 = malloc((size_t)nt * sizeof(int64_t));
+    s->bt_live = malloc((size_t)nt * sizeof(uint64_t));
     s->tmaj = malloc((size_t)(s->m * s->nt * s->cg) * sizeof(float));
-    if (!s->tmaj) return -1;
+    if (!s->bt_oy0 || !s->bt_rows || !s->bt_ox0 || !s->bt_ox1 || !s->bt_live || !s->tmaj) {
+        free(rc);
+        free(cc);
+        return -1;
+    }
+    s->nbt = conv_fill_tiles(s, rc, nr, cc, nc, &work);
+    free(rc);
+    free(cc);
     const int64_t kk = s->kh * s->kw;
     for (int64_t m = 0; m < s->m; m++)
         for (int64_t ti = 0; ti < s->nt; ti++)
             for (int64_t c = 0; c < s->cg; c++)
                 s->tmaj[(m * s->nt + ti) * s->cg + c] = w[(m * s->cg + c) * kk + s->taps[ti]];
-    s->tile_rows = maxrows;
-    s->tpc = (int64_t)(CONV_TILE_BYTES / sizeof(float)) / (s->cg * maxrows * s->ow);
+    s->tpc = (int64_t)(CONV_TILE_BYTES / sizeof(float)) / (s->cg * s->bt_pix);
     if (s->tpc < 1) s->tpc = 1;
     if (s->tpc > s->nt) s->tpc = s->nt;
     s->banded = 1;
     return 1;
 }
 
+/* Scratch floats one worker of the banded path needs: the column buffer and
+ * the buffer a rectangle narrower than the output is computed into. */
+static size_t conv_banded_scratch(const conv_state *s)
+{
+    return (size_t)(s->tpc * s->cg * s->bt_pix + s->mg * s->bt_pix);
+}
+
 /* Winograd F(2x2,3x3) does 16 multiplies per 2x2 output tile (per channel
- * pair) where im2col does 9 per output and the banded path skips the rows a
- * tap never reaches; with a large dilation on a small map many tiles are half
+ * pair) where im2col does 9 per output and the banded path skips the rows and
+ * columns a tap never reaches; with a large dilation on a small map many tiles are half
  * empty, so compare the two counts (Winograd's with 25% for its transforms).
  * Below ~256 channels the transforms cost more than they save (measured on
  * the 64- and 128-channel layers of ResNet-50). */
@@ -267,12 +349,15 @@ static int conv_prefer_winograd(const conv_state *s)
 {
     if (s->kh != 3 || s->kw != 3 || s->sh != 1 || s->sw != 1 || s->group != 1 || s->c < 256 || s->m < 128)
         return 0;
-    int64_t direct = 0;
-    for (int64_t ky = 0; ky < 3; ky++) {
+    int64_t rows = 0, cols = 0;   /* the banded path's count: live rows x live columns per tap */
+    for (int64_t k = 0; k < 3; k++) {
         int64_t lo, hi;
-        conv_ky_rows(s, ky, &lo, &hi);
-        direct += (hi - lo) * s->ow * 3;
+        conv_ky_rows(s, k, &lo, &hi);
+        rows += hi - lo;
+        conv_kx_cols(s, k, &lo, &hi);
+        cols += hi - lo;
     }
+    int64_t direct = rows * cols;
     int64_t wino = 16 * blas_wino_tiles(s->oh, s->dh) * blas_wino_tiles(s->ow, s->dw);
     return wino + wino / 4 < direct;
 }
@@ -336,6 +421,13 @@ static semseg_status conv_create(const blas_ctx *ctx, const semseg_node_info *n,
     s->wk = s->k;
     if (s->cg == 1 && s->group > 1) {
         s->kind = CONV_DEPTHWISE;
+        s->dwp = blas_dw_create(s->h, s->w, s->oh, s->ow, s->kh, s->kw, s->sh, s->sw, s->dh, s->dw, s->pt, s->pl,
+                               &s->dw_plane);
+        if (!s->dwp) {
+            conv_destroy(s);
+            return blas_fail(err, SEMSEG_STATUS_NO_MEMORY, "Conv '%s': out of memory", n->name);
+        }
+        *scratch_bytes = (size_t)s->threads * s->dw_plane * sizeof(float);
         *out = s;
         return SEMSEG_STATUS_OK;
     }
@@ -344,6 +436,7 @@ static semseg_status conv_create(const blas_ctx *ctx, const semseg_node_info *n,
         return blas_fail(err, SEMSEG_STATUS_NO_MEMORY, "Conv '%s': out of memory packing weights", n->name);
     }
     int64_t t = s->taps[0], ky = t / s->kw, kx = t % s->kw;
+    s->small = s->wk <= CONV_SMALL_K;
     if (s->nt == 1 && ky * s->dh == s->pt && kx * s->dw == s->pl && s->sh == 1 && s->sw == 1 &&
         s->oh == s->h && s->ow == s->w) {
         s->kind = CONV_GEMM_1X1;   /* a true 1x1, or one whose other taps read only padding */
@@ -359,7 +452,7 @@ static semseg_status conv_create(const blas_ctx *ctx, const semseg_node_info *n,
         s->packed = NULL;
     } else {
         s->kind = CONV_IM2COL;
-        int b = conv_plan_bands(s, n->inputs[1].data);
+        int b = s->small ? 0 : conv_plan_bands(s, n->inputs[1].data);
         if (b < 0) {
             conv_destroy(s);
             return blas_fail(err, SEMSEG_STATUS_NO_MEMORY, "Conv '%s': out of memory packing weights", n->name);
@@ -367,7 +460,7 @@ static semseg_status conv_create(const blas_ctx *ctx, const semseg_node_info *n,
         if (b > 0) {
             free(s->packed);   /* the tap-major copy replaces it */
             s->packed = NULL;
-            *scratch_bytes = (size_t)s->threads * (size_t)(s->tpc * s->cg * s->tile_rows * s->ow) * sizeof(float);
+            *scratch_bytes = (size_t)s->threads * conv_banded_scratch(s) * sizeof(float);
         } else {
             conv_plan_tiles(s);
             *scratch_bytes = (size_t)s->threads * (size_t)(s->cchunk * s->nt * s->tile_rows * s->ow) * sizeof(float);
@@ -380,31 +473,32 @@ static semseg_status conv_create(const blas_ctx *ctx, const semseg_node_info *n,
 /* ---- im2col tile ---- */
 
 /* Fills one row of the column matrix: tap `tap` (ky*kw + kx) of input
- * channel xc for output rows [oy0, oy0+rows), zeros where it reads padding. */
+ * channel xc for output rows [oy0, oy0+rows) and columns [ox0, ox1), zeros
+ * where it reads padding. */
 static void conv_im2col_row(const conv_state *s, const float *xc, int64_t tap, int64_t oy0, int64_t rows,
-                            float *dst)
+                            int64_t ox0, int64_t ox1, float *dst)
 {
-    const int64_t ow = s->ow, ky = tap / s->kw, kx = tap % s->kw;
+    const int64_t wd = ox1 - ox0, ky = tap / s->kw, kx = tap % s->kw;
     /* valid ox: 0 <= ox*sw - pl + kx*dw < w */
-    int64_t off = kx * s->dw - s->pl;
-    int64_t lo = off >= 0 ? 0 : (-off + s->sw - 1) / s->sw;
-    int64_t hi = s->w - off <= 0 ? 0 : (s->w - off + s->sw - 1) / s->sw;
-    if (hi > ow) hi = ow;
+    int64_t off = kx * s->dw - s->pl, lo, hi;
+    conv_kx_cols(s, kx, &lo, &hi);
+    lo = lo > ox0 ? lo : ox0;
+    hi = hi < ox1 ? hi : ox1;
     if (lo > hi) lo = hi;
-    for (int64_t r = 0; r < rows; r++, dst += ow) {
+    for (int64_t r = 0; r < rows; r++, dst += wd) {
         int64_t iy = (oy0 + r) * s->sh - s->pt + ky * s->dh;
-        if (iy < 0 || iy >= s->h) {
-            memset(dst, 0, (size_t)ow * sizeof(float));
+        if (iy < 0 || iy >= s->h || lo == hi) {
+            memset(dst, 0, (size_t)wd * sizeof(float));
             continue;
         }
         const float *src = xc + iy * s->w + off;
-        if (lo > 0) memset(dst, 0, (size_t)lo * sizeof(float));
+        memset(dst, 0, (size_t)(lo - ox0) * sizeof(float));
         if (s->sw == 1) {
-            memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
+            memcpy(dst + lo - ox0, src + lo, (size_t)(hi - lo) * sizeof(float));
         } else {
-            for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox * s->sw];
+            for (int64_t ox = lo; ox < hi; ox++) dst[ox - ox0] = src[ox * s->sw];
         }
-        if (hi < ow) memset(dst + hi, 0, (size_t)(ow - hi) * sizeof(float));
+        memset(dst + hi - ox0, 0, (size_t)(ox1 - hi) * sizeof(float));
     }
 }
 
@@ -416,7 +510,7 @@ static void conv_im2col(const conv_state *s, const float *x, int64_t cc, int64_t
     for (int64_t c = 0; c < cc; c++) {
         const float *xc = x + c * s->h * s->w;
         for (int64_t ti = 0; ti < s->nt; ti++) {
-            conv_im2col_row(s, xc, s->taps[ti], oy0, rows, col + (c * s->nt + ti) * ncols);
+            conv_im2col_row(s, xc, s->taps[ti], oy0, rows, 0, ow, col + (c * s->nt + ti) * ncols);
         }
     }
 }
@@ -449,6 +543,13 @@ static void conv_im2col_task(void *arg, int64_t begin, int64_t end, int worker)
         float *y = j->y + ybase;
         int64_t ncols = rows * s->ow;
         const float *w = j->weight + g * s->mg * s->wk;
+        const float *bias = s->bias ? s->bias + g * s->mg : NULL;
+        if (s->small) {   /* K fits one chunk (CONV_SMALL_K < CONV_MIN_CHUNK_K) */
+            conv_im2col(s, x, s->cg, oy0, rows, col);
+            blas_small_gemm(s->mg, ncols, s->wk, w, s->wk, col, ncols, y, ohw, bias, j->res ? j->res + ybase : NULL,
+                            ohw, j->res_in_y, &s->epi);
+            continue;
+        }
         for (int64_t c0 = 0; c0 < s->cg; c0 += s->cchunk) {
             int64_t cc = s->cg - c0 < s->cchunk ? s->cg - c0 : s->cchunk;
             conv_im2col(s, x + c0 * hw, cc, oy0, rows, col);
@@ -456,9 +557,57 @@ static void conv_im2col_task(void *arg, int64_t begin, int64_t end, int worker)
                         1.0f, w + c0 * kk, (int)s->wk, col, (int)ncols,
                         (c0 > 0 || j->res_in_y) ? 1.0f : 0.0f, y, (int)ohw);
         }
-        blas_epilogue_apply(&s->epi, y, ohw, s->mg, ncols, s->bias ? s->bias + g * s->mg : NULL,
-                            j->res ? j->res + ybase : NULL, ohw);
+        blas_epilogue_apply(&s->epi, y, ohw, s->mg, ncols, bias, j->res ? j->res + ybase : NULL, ohw);
     }
+}
+
+/* Adds a rectangle computed into buf (mg x rows x wd, no bias yet) into Y's
+ * rows at y (row stride ow, channel stride ohw), with bias, residual and act. */
+static void conv_rect_out(const conv_job *j, const float *buf, float *y, const float *res, const float *bias,
+                          int64_t rows, int64_t wd)
+{
+    const conv_state *s = j->s;
+    const int64_t ohw = s->oh * s->ow;
+    for (int64_t m = 0; m < s->mg; m++)
+        for (int64_t r = 0; r < rows; r++) {
+            float *yr = y + m * ohw + r * s->ow;
+            const float *br = buf + (m * rows + r) * wd;
+            if (j->res_in_y)   /* the residual is Y's own value */
+                for (int64_t c = 0; c < wd; c++) yr[c] += br[c];
+            else
+                memcpy(yr, br, (size_t)wd * sizeof(float));
+            blas_epilogue_apply(&s->epi, yr, wd, 1, wd, bias ? bias + m : NULL, res ? res + m * ohw + r * s->ow : NULL,
+                                wd);
+        }
+}
+
+/* GEMMs over the runs of consecutive live taps of one tile (at most tpc taps
+ * each), into out (ldo); returns 0 when no tap is live. */
+static int conv_banded_gemms(const conv_job *j, const float *x, const float *w, int64_t tile, float *col, float *out,
+                             int64_t ldo, int accumulate)
+{
+    const conv_state *s = j->s;
+    const int64_t hw = s->h * s->w, oy0 = s->bt_oy0[tile], rows = s->bt_rows[tile];
+    const int64_t ox0 = s->bt_ox0[tile], ox1 = s->bt_ox1[tile], npix = rows * (ox1 - ox0);
+    const uint64_t live = s->bt_live[tile];
+    int any = 0;
+    for (int64_t t0 = 0; t0 < s->nt;) {
+        if (!(live >> t0 & 1)) {
+            t0++;
+            continue;
+        }
+        int64_t tc = 0;
+        while (t0 + tc < s->nt && tc < s->tpc && (live >> (t0 + tc) & 1)) tc++;
+        for (int64_t ti = 0; ti < tc; ti++)
+            for (int64_t c = 0; c < s->cg; c++)
+                conv_im2col_row(s, x + c * hw, s->taps[t0 + ti], oy0, rows, ox0, ox1, col + (ti * s->cg + c) * npix);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->mg, (int)npix, (int)(tc * s->cg),
+                    1.0f, w + t0 * s->cg, (int)(s->nt * s->cg), col, (int)npix,
+                    (any || accumulate) ? 1.0f : 0.0f, out, (int)ldo);
+        any = 1;
+        t0 += tc;
+    }
+    return any;
 }
 
 static void conv_banded_task(void *arg, int64_t begin, int64_t end, int worker)
@@ -466,32 +615,27 @@ static void conv_banded_task(void *arg, int64_t begin, int64_t end, int worker)
     const conv_job *j = arg;
     const conv_state *s = j->s;
     const int64_t ohw = s->oh * s->ow, hw = s->h * s->w;
-    float *col = j->scratch + (size_t)worker * (size_t)(s->tpc * s->cg * s->tile_rows * s->ow);
+    float *col = j->scratch + (size_t)worker * conv_banded_scratch(s);
+    float *buf = col + s->tpc * s->cg * s->bt_pix;
     for (int64_t t = begin; t < end; t++) {
         int64_t img = t / (s->group * s->nbt);
         int64_t g = (t / s->nbt) % s->group;
         int64_t tile = t % s->nbt;
-        int64_t oy0 = s->bt_oy0[tile], ncols = s->bt_rows[tile] * s->ow;
+        int64_t rows = s->bt_rows[tile], ox0 = s->bt_ox0[tile], wd = s->bt_ox1[tile] - ox0;
         const float *x = j->x + (img * s->c + g * s->cg) * hw;
-        int64_t ybase = (img * s->m + g * s->mg) * ohw + oy0 * s->ow;
+        int64_t ybase = (img * s->m + g * s->mg) * ohw + s->bt_oy0[tile] * s->ow + ox0;
         float *y = j->y + ybase;
         const float *w = s->tmaj + g * s->mg * s->nt * s->cg;
-        int first = !j->res_in_y;
-        for (int64_t t0 = s->bt_t0[tile]; t0 < s->bt_t1[tile]; t0 += s->tpc) {
-            int64_t tc = s->bt_t1[tile] - t0 < s->tpc ? s->bt_t1[tile] - t0 : s->tpc;
-            for (int64_t ti = 0; ti < tc; ti++)
-                for (int64_t c = 0; c < s->cg; c++)
-                    conv_im2col_row(s, x + c * hw, s->taps[t0 + ti], oy0, s->bt_rows[tile],
-                                    col + (ti * s->cg + c) * ncols);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->mg, (int)ncols, (int)(tc * s->cg),
-                        1.0f, w + t0 * s->cg, (int)(s->nt * s->cg), col, (int)ncols,
-                        first ? 0.0f : 1.0f, y, (int)ohw);
-            first = 0;
+        const float *bias = s->bias ? s->bias + g * s->mg : NULL, *res = j->res ? j->res + ybase : NULL;
+        if (wd < s->ow) {   /* a rectangle: computed apart, then added into Y's rows */
+            if (!conv_banded_gemms(j, x, w, tile, col, buf, rows * wd, 0))
+                memset(buf, 0, (size_t)(s->mg * rows * wd) * sizeof(float));
+            conv_rect_out(j, buf, y, res, bias, rows, wd);
+            continue;
         }
-        if (first)   /* every tap reads padding here: the convolution is 0 */
-            for (int64_t m = 0; m < s->mg; m++) memset(y + m * ohw, 0, (size_t)ncols * sizeof(float));
-        blas_epilogue_apply(&s->epi, y, ohw, s->mg, ncols, s->bias ? s->bias + g * s->mg : NULL,
-                            j->res ? j->res + ybase : NULL, ohw);
+        if (!conv_banded_gemms(j, x, w, tile, col, y, ohw, j->res_in_y) && !j->res_in_y)
+            for (int64_t m = 0; m < s->mg; m++) memset(y + m * ohw, 0, (size_t)(rows * wd) * sizeof(float));
+        blas_epilogue_apply(&s->epi, y, ohw, s->mg, rows * wd, bias, res, ohw);
     }
 }
 
@@ -510,62 +654,33 @@ static void conv_1x1_task(void *arg, int64_t begin, int64_t end, int worker)
         const float *x = j->x + (img * s->c + g * s->cg) * hw + c0;
         int64_t ybase = (img * s->m + g * s->mg) * hw + c0;
         float *y = j->y + ybase;
+        const float *w = j->weight + g * s->mg * s->wk, *bias = s->bias ? s->bias + g * s->mg : NULL;
+        const float *res = j->res ? j->res + ybase : NULL;
+        if (s->small) {
+            blas_small_gemm(s->mg, ncols, s->cg, w, s->wk, x, hw, y, hw, bias, res, hw, j->res_in_y, &s->epi);
+            continue;
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->mg, (int)ncols, (int)s->cg,
-                    1.0f, j->weight + g * s->mg * s->wk, (int)s->wk, x, (int)hw,
-                    j->res_in_y ? 1.0f : 0.0f, y, (int)hw);
-        blas_epilogue_apply(&s->epi, y, hw, s->mg, ncols, s->bias ? s->bias + g * s->mg : NULL,
-                            j->res ? j->res + ybase : NULL, hw);
+                    1.0f, w, (int)s->wk, x, (int)hw, j->res_in_y ? 1.0f : 0.0f, y, (int)hw);
+        blas_epilogue_apply(&s->epi, y, hw, s->mg, ncols, bias, res, hw);
     }
 }
 
 /* ---- depthwise ---- */
 
-static void conv_dw_channel(const conv_state *s, const float *x, const float *wk, float bias,
-                            const float *res, float *y)
-{
-    for (int64_t oy = 0; oy < s->oh; oy++) {
-        float *yr = y + oy * s->ow;
-        if (res) {
-            const float *rr = res + oy * s->ow;
-            for (int64_t ox = 0; ox < s->ow; ox++) yr[ox] = rr[ox] + bias;
-        } else {
-            for (int64_t ox = 0; ox < s->ow; ox++) yr[ox] = bias;
-        }
-        for (int64_t ky = 0; ky < s->kh; ky++) {
-            int64_t iy = oy * s->sh - s->pt + ky * s->dh;
-            if (iy < 0 || iy >= s->h) continue;
-            const float *xr = x + iy * s->w;
-            for (int64_t kx = 0; kx < s->kw; kx++) {
-                const float wv = wk[ky * s->kw + kx];
-                int64_t off = kx * s->dw - s->pl;
-                int64_t lo = off >= 0 ? 0 : (-off + s->sw - 1) / s->sw;
-                int64_t hi = s->w - off <= 0 ? 0 : (s->w - off + s->sw - 1) / s->sw;
-                if (hi > s->ow) hi = s->ow;
-                const float *src = xr + off;
-                if (s->sw == 1) {
-                    for (int64_t ox = lo; ox < hi; ox++) yr[ox] += wv * src[ox];
-                } else {
-                    const int64_t sw = s->sw;
-                    for (int64_t ox = lo; ox < hi; ox++) yr[ox] += wv * src[ox * sw];
-                }
-            }
-        }
-    }
-}
-
 static void conv_dw_task(void *arg, int64_t begin, int64_t end, int worker)
 {
-    (void)worker;
     const conv_job *j = arg;
     const conv_state *s = j->s;
     const int64_t ohw = s->oh * s->ow, mult = s->mg;
+    float *plane = j->scratch + (size_t)worker * s->dw_plane;
     for (int64_t t = begin; t < end; t++) {
         int64_t img = t / s->m, m = t % s->m;
         const float *x = j->x + (img * s->c + m / mult) * s->h * s->w;
         float *y = j->y + t * ohw;
-        /* an aliased residual is read before each row is overwritten */
+        /* an aliased residual is read before each output is overwritten */
         const float *res = j->res_in_y ? y : (j->res ? j->res + t * ohw : NULL);
-        conv_dw_channel(s, x, j->weight + m * s->kh * s->kw, s->bias ? s->bias[m] : 0.0f, res, y);
+        blas_dw_channel(s->dwp, x, j->weight + m * s->kh * s->kw, s->bias ? s->bias[m] : 0.0f, res, y, plane);
         blas_epilogue_apply(&s->epi, y, s->ow, s->oh, s->ow, NULL, NULL, 0);
     }
 }
@@ -599,6 +714,10 @@ static semseg_status conv_run(void *state, const semseg_tensor *in, int32_t n_in
          * (measured: 4 per thread lose ~10% on ResNet's 1024x2048 layers) */
         int64_t chunk = (hw + 2 * s->threads - 1) / (2 * s->threads);
         if (chunk < CONV_MIN_TILE_COLS) chunk = CONV_MIN_TILE_COLS;
+        if (s->small) {   /* no weights to repack per block: many small ones balance better */
+            chunk = (hw / (8 * s->threads) + 15) / 16 * 16;
+            if (chunk < 256) chunk = 256;
+        }
         if (chunk > hw) chunk = hw;
         j.chunk = chunk;
         blas_gemm_threads(1);
@@ -624,6 +743,8 @@ static semseg_status conv_run(void *state, const semseg_tensor *in, int32_t n_in
         }
         break;
     default:
+        if (!scratch)
+            return blas_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT, "Conv '%s': no scratch buffer", s->name);
         blas_parallel_for(s->threads, s->n * s->m, 0, conv_dw_task, &j);
         break;
     }
@@ -639,10 +760,12 @@ static void conv_destroy(void *state)
     free(s->packed);
     free(s->tmaj);
     blas_wino_destroy(s->wino);
+    blas_dw_destroy(s->dwp);
     free(s->bt_oy0);
     free(s->bt_rows);
-    free(s->bt_t0);
-    free(s->bt_t1);
+    free(s->bt_ox0);
+    free(s->bt_ox1);
+    free(s->bt_live);
     free(s);
 }
 

@@ -218,6 +218,7 @@ static void wino_output(const wino_job *j, const float *mo, int64_t t0, int64_t 
                     else if (rc) v += rc[at];
                     if (e->act == SEMSEG_ACT_RELU) v = v > lo ? v : lo;
                     else if (e->act == SEMSEG_ACT_CLIP) v = v < lo ? lo : v > e->hi ? e->hi : v;
+                    else if (e->act == SEMSEG_ACT_HARDSWISH) v = blas_hardswish(v);
                     yc[at] = v;
                 }
             }

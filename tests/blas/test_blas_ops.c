@@ -1,7 +1,7 @@
 /*
  * Differential test of the blas plugin: every op it claims (Conv on each of
  * its paths: 1x1 GEMM, im2col with row tiles and channel chunks, dead taps,
- * banded, Winograd, depthwise; ConvTranspose, Gemm, MatMul, Resize, Concat,
+ * banded, Winograd, depthwise, the small-K GEMM; ConvTranspose, Gemm, MatMul, Resize, Concat,
  * pooling, element-wise), over shapes that cover groups, dilations, strides,
  * asymmetric pads, auto_pad, odd sizes, fused epilogues (bias, Relu/Clip,
  * residual, residual sharing the output's memory) and 1 or 2 threads, against
@@ -202,6 +202,7 @@ static void naive_epilogue(const tnode *t, float *y, int64_t n)
         float v = y[i] + (r ? r[i] : 0.0f);
         if (t->epi.act == SEMSEG_ACT_RELU) v = v < 0.0f ? 0.0f : v;
         if (t->epi.act == SEMSEG_ACT_CLIP) v = v < t->epi.act_min ? t->epi.act_min : v > t->epi.act_max ? t->epi.act_max : v;
+        if (t->epi.act == SEMSEG_ACT_HARDSWISH) v = (float)(v * fmin(1.0, fmax(0.0, v / 6.0 + 0.5)));
         y[i] = v;
     }
 }
@@ -414,7 +415,8 @@ static void conv_case(const char *label, convspec s)
                       label, (long long)s.n, (long long)s.c, (long long)s.h, (long long)s.w, (long long)s.m,
                       (long long)s.kh, (long long)s.kw, (long long)s.sh, (long long)s.sw, (long long)s.dh,
                       (long long)s.dw, (long long)s.group, s.bias ? " bias" : "",
-                      s.act == SEMSEG_ACT_RELU ? " relu" : s.act == SEMSEG_ACT_CLIP ? " clip" : "",
+                      s.act == SEMSEG_ACT_RELU ? " relu" : s.act == SEMSEG_ACT_CLIP ? " clip" :
+                      s.act == SEMSEG_ACT_HARDSWISH ? " hardswish" : s.act ? " unknown act" : "",
                       s.residual ? " +res" : "", s.alias ? "(aliased)" : "");
     tn_inf(t, 0, 4, s.n, s.c, s.h, s.w);
     tn_inf(t, 1, 4, s.m, s.c / s.group, s.kh, s.kw);
@@ -436,7 +438,9 @@ static void conv_case(const char *label, convspec s)
         if (s.residual) t->epi.residual = tn_in(t, SEMSEG_DTYPE_FLOAT, 0, 4, od, NULL);
         t->alias = s.alias;
     }
-    check(t, conv_naive_cb, &g, t->has_epi ? SEMSEG_SUPPORT_FUSED : SEMSEG_SUPPORT_YES);
+    /* an act this ABI does not define must be refused as a fusion, not guessed at */
+    int known = s.act >= SEMSEG_ACT_NONE && s.act <= SEMSEG_ACT_HARDSWISH;
+    check(t, conv_naive_cb, &g, t->has_epi && known ? SEMSEG_SUPPORT_FUSED : SEMSEG_SUPPORT_YES);
 }
 
 /* Zero fields take the defaults: one image, 3x3, stride/dilation/group 1, bias. */
@@ -486,6 +490,11 @@ static void conv_cases(void)
     conv_case("banded", CS(.c = 96, .h = 33, .w = 33, .m = 8, .dh = 24, .pads = { 24, 24, 24, 24 }, .residual = 1, .alias = 1));
     conv_case("banded dead cols", CS(.c = 64, .h = 20, .w = 5, .m = 8, .dh = 6, .pads = { 6, 6, 6, 6 }));
     conv_case("banded stride", CS(.n = 2, .c = 128, .h = 19, .w = 17, .m = 12, .sh = 2, .dh = 7, .dw = 3, .group = 2, .pads = { 7, 3, 5, 3 }));
+    /* rectangles: taps dead in the side columns too (ASPP's rates 24/36 on 65x65) */
+    conv_case("banded rect", CS(.c = 64, .h = 40, .w = 37, .m = 8, .dh = 16, .pads = { 16, 16, 16, 16 }, .residual = 1, .alias = 1, .act = SEMSEG_ACT_RELU));
+    conv_case("banded rect asym", CS(.c = 64, .h = 30, .w = 45, .m = 9, .dh = 9, .dw = 20, .pads = { 9, 20, 9, 20 }, .residual = 1, .act = SEMSEG_ACT_HARDSWISH));
+    conv_case("banded rect stride", CS(.n = 2, .c = 128, .h = 25, .w = 31, .m = 10, .group = 2, .sh = 2, .sw = 2, .dh = 8, .dw = 11, .pads = { 8, 11, 8, 11 }, .nobias = 1));
+    conv_case("banded rect 5x5", CS(.c = 70, .h = 21, .w = 23, .m = 6, .kh = 5, .dh = 6, .pads = { 12, 6, 3, 14 }, .residual = 1));
     conv_case("banded empty rows", CS(.c = 64, .h = 4, .w = 6, .m = 5, .kh = 1, .kw = 3, .pads = { 4, 1, 4, 1 }, .residual = 1));
     /* Winograd F(2x2,3x3): stride 1, one group, >= 256 channels in, >= 128 out */
     conv_case("winograd", CS(.c = 256, .h = 13, .w = 11, .m = 128, .pads = { 1, 1, 1, 1 }));
@@ -507,6 +516,15 @@ static void conv_cases(void)
     conv_case("depthwise asym", CS(.c = 4, .h = 7, .w = 10, .m = 4, .kh = 3, .kw = 2, .sh = 1, .sw = 3, .dh = 3, .dw = 1, .group = 4, .pads = { 0, 2, 1, 1 }));
     conv_case("depthwise mult 2", CS(.c = 4, .h = 6, .w = 7, .m = 8, .group = 4, .pads = { 1, 1, 1, 1 }));
     conv_case("depthwise no bias", CS(.c = 3, .h = 5, .w = 5, .m = 3, .group = 3, .nobias = 1));
+    /* rows wide enough for the 32- and 8-output blocks and a tail */
+    conv_case("depthwise wide", CS(.c = 3, .h = 9, .w = 75, .m = 3, .group = 3, .pads = { 1, 1, 1, 1 }));
+    conv_case("depthwise 5x5 d2", CS(.c = 16, .h = 33, .w = 33, .m = 16, .kh = 5, .dh = 2, .group = 16, .pads = { 4, 4, 4, 4 }));
+    conv_case("depthwise s2 wide", CS(.c = 4, .h = 21, .w = 83, .m = 4, .sh = 2, .group = 4, .pads = { 1, 1, 1, 1 }));
+    conv_case("depthwise s2 5x5", CS(.c = 4, .h = 20, .w = 66, .m = 4, .kh = 5, .sh = 2, .group = 4, .pads = { 1, 2, 2, 1 }));
+    conv_case("depthwise s3 asym", CS(.c = 3, .h = 17, .w = 50, .m = 3, .kh = 3, .kw = 5, .sh = 3, .sw = 2, .dh = 2, .dw = 1, .group = 3, .pads = { 0, 3, 2, 1 }));
+    conv_case("depthwise mult 3 wide", CS(.n = 2, .c = 2, .h = 5, .w = 41, .m = 6, .group = 2, .pads = { 1, 1, 1, 1 }));
+    conv_case("depthwise pads > kernel", CS(.c = 2, .h = 4, .w = 5, .m = 2, .group = 2, .pads = { 3, 4, 3, 4 }));
+    conv_case("depthwise VALID s2", CS(.c = 3, .h = 12, .w = 45, .m = 3, .group = 3, .sh = 2, .sw = 2, .auto_pad = "VALID"));
     /* fused epilogues on every path */
     conv_case("1x1", CS(.c = 8, .h = 7, .w = 9, .m = 12, .kh = 1, .kw = 1, .act = SEMSEG_ACT_RELU));
     conv_case("1x1", CS(.c = 8, .h = 7, .w = 9, .m = 8, .kh = 1, .kw = 1, .residual = 1));
@@ -518,6 +536,29 @@ static void conv_cases(void)
     conv_case("depthwise", CS(.c = 8, .h = 9, .w = 11, .m = 8, .group = 8, .pads = { 1, 1, 1, 1 }, .act = SEMSEG_ACT_CLIP));
     conv_case("depthwise", CS(.c = 8, .h = 9, .w = 11, .m = 8, .group = 8, .pads = { 1, 1, 1, 1 }, .residual = 1, .act = SEMSEG_ACT_RELU));
     conv_case("depthwise", CS(.c = 8, .h = 9, .w = 11, .m = 8, .group = 8, .pads = { 1, 1, 1, 1 }, .residual = 1, .alias = 1));
+    /* small K (<= 32): blas_small_gemm with the epilogue fused; row counts
+     * off the 4-row tile, column counts off the 16-column tile, K = 1, the
+     * boundary K = 32 / 33 (OpenBLAS again) */
+    conv_case("small 1x1 tails", CS(.c = 16, .h = 7, .w = 9, .m = 7, .kh = 1, .residual = 1, .act = SEMSEG_ACT_CLIP));
+    conv_case("small 1x1 K1", CS(.c = 1, .h = 5, .w = 19, .m = 5, .kh = 1, .act = SEMSEG_ACT_RELU));
+    conv_case("small 1x1 K32", CS(.n = 2, .c = 32, .h = 33, .w = 33, .m = 24, .kh = 1, .residual = 1, .alias = 1));
+    conv_case("small 1x1 K33", CS(.c = 33, .h = 33, .w = 33, .m = 24, .kh = 1, .residual = 1, .alias = 1));
+    conv_case("small 1x1 wide", CS(.c = 16, .h = 61, .w = 67, .m = 64, .kh = 1, .act = SEMSEG_ACT_RELU));
+    conv_case("small stem", CS(.c = 3, .h = 33, .w = 35, .m = 16, .sh = 2, .pads = { 1, 1, 1, 1 }, .act = SEMSEG_ACT_HARDSWISH));
+    conv_case("small grouped", CS(.n = 2, .c = 6, .h = 9, .w = 10, .m = 6, .group = 2, .pads = { 1, 1, 1, 1 }, .residual = 1, .act = SEMSEG_ACT_RELU));
+    conv_case("small dead taps", CS(.c = 7, .h = 6, .w = 21, .m = 9, .dh = 6, .pads = { 6, 6, 6, 6 }, .nobias = 1));
+    /* HardSwish (ABI 1.1) on every path, with enough taps per output that
+     * values fall on both sides of -3 and 3, where its pieces meet */
+    const int hs = SEMSEG_ACT_HARDSWISH;
+    conv_case("1x1", CS(.c = 40, .h = 7, .w = 9, .m = 12, .kh = 1, .kw = 1, .act = hs));
+    conv_case("1x1", CS(.c = 40, .h = 7, .w = 9, .m = 40, .kh = 1, .kw = 1, .residual = 1, .act = hs, .alias = 1));
+    conv_case("3x3", CS(.c = 30, .h = 11, .w = 13, .m = 7, .sh = 2, .pads = { 1, 1, 1, 1 }, .act = hs));
+    conv_case("3x3", CS(.c = 64, .h = 40, .w = 37, .m = 32, .pads = { 1, 1, 1, 1 }, .residual = 1, .act = hs));
+    conv_case("banded", CS(.c = 96, .h = 33, .w = 33, .m = 8, .dh = 24, .pads = { 24, 24, 24, 24 }, .act = hs));
+    conv_case("winograd", CS(.c = 256, .h = 13, .w = 11, .m = 128, .dh = 2, .pads = { 2, 2, 2, 2 }, .act = hs));
+    conv_case("depthwise", CS(.c = 8, .h = 9, .w = 11, .m = 8, .group = 8, .kh = 5, .pads = { 2, 2, 2, 2 }, .act = hs));
+    conv_case("depthwise", CS(.c = 8, .h = 9, .w = 11, .m = 8, .group = 8, .sh = 2, .pads = { 1, 1, 1, 1 }, .residual = 1, .act = hs));
+    conv_case("unknown act", CS(.c = 5, .h = 6, .w = 7, .m = 4, .pads = { 1, 1, 1, 1 }, .act = 99));
 }
 
 /* ---- ConvTranspose cases ---- */
@@ -530,7 +571,7 @@ static void ct_case(const char *label, convspec s, int64_t opad)
     tnode *t = tn_new("ConvTranspose", 13, "convtranspose %s c%lld %lldx%lld m%lld k%lld s%lld d%lld g%lld op%lld%s%s",
                       label, (long long)s.c, (long long)s.h, (long long)s.w, (long long)s.m, (long long)s.kh,
                       (long long)s.sh, (long long)s.dh, (long long)s.group, (long long)opad,
-                      s.act ? " relu" : "", s.residual ? " +res" : "");
+                      s.act == SEMSEG_ACT_HARDSWISH ? " hardswish" : s.act ? " relu" : "", s.residual ? " +res" : "");
     tn_inf(t, 0, 4, s.n, s.c, s.h, s.w);
     tn_inf(t, 1, 4, s.c, s.m / s.group, s.kh, s.kw);
     if (s.bias) tn_inf(t, 1, 1, s.m);
@@ -564,6 +605,7 @@ static void ct_cases(void)
     ct_case("big", CS(.c = 64, .h = 33, .w = 31, .m = 40, .kh = 4, .kw = 4, .sh = 2, .sw = 2, .pads = { 1, 1, 1, 1 }), 0);
     ct_case("fused", CS(.c = 6, .h = 5, .w = 7, .m = 5, .kh = 4, .kw = 4, .sh = 2, .sw = 2, .pads = { 1, 1, 1, 1 }, .act = SEMSEG_ACT_RELU, .residual = 1), 0);
     ct_case("fused", CS(.c = 6, .h = 5, .w = 7, .m = 5, .kh = 4, .kw = 4, .sh = 2, .sw = 2, .pads = { 1, 1, 1, 1 }, .act = SEMSEG_ACT_RELU, .residual = 1, .alias = 1), 0);
+    ct_case("fused", CS(.c = 40, .h = 5, .w = 7, .m = 5, .kh = 4, .kw = 4, .sh = 2, .sw = 2, .pads = { 1, 1, 1, 1 }, .act = SEMSEG_ACT_HARDSWISH, .residual = 1), 0);
 }
 
 /* ---- Gemm / MatMul ---- */
@@ -588,7 +630,8 @@ static void gemm_case(gemmspec s)
 {
     tnode *t = tn_new("Gemm", 13, "gemm m%lld n%lld k%lld tA%d tB%d a%.1f b%.1f C rank %d (%lldx%lld)%s%s",
                       (long long)s.m, (long long)s.n, (long long)s.k, s.ta, s.tb, s.alpha, s.beta, s.crank,
-                      (long long)s.cr, (long long)s.cc, s.bconst ? " constB" : "", s.act ? " relu" : "");
+                      (long long)s.cr, (long long)s.cc, s.bconst ? " constB" : "",
+                      s.act == SEMSEG_ACT_HARDSWISH ? " hardswish" : s.act ? " relu" : "");
     if (s.ta) tn_inf(t, 0, 2, s.k, s.m); else tn_inf(t, 0, 2, s.m, s.k);
     if (s.tb) tn_inf(t, s.bconst, 2, s.n, s.k); else tn_inf(t, s.bconst, 2, s.k, s.n);
     if (s.crank == 0) tn_inf(t, 1, 0);
@@ -611,6 +654,7 @@ static void gemm_cases(void)
     gemm_case((gemmspec){ 4, 6, 8, 0, 1, 1.0f, 1.0f, 2, 4, 1, 1, 0 });
     gemm_case((gemmspec){ 4, 6, 8, 1, 1, 1.0f, 0.5f, 0, 1, 1, 1, 0 });
     gemm_case((gemmspec){ 1, 1000, 2048, 0, 1, 1.0f, 1.0f, 1, 1, 1000, 1, SEMSEG_ACT_RELU });
+    gemm_case((gemmspec){ 3, 50, 64, 0, 1, 1.0f, 1.0f, 1, 1, 50, 1, SEMSEG_ACT_HARDSWISH });
     gemm_case((gemmspec){ 3, 5, 4, 0, 0, 1.0f, 1.0f, -1, 1, 1, 0, 0 });
 }
 

@@ -8,6 +8,11 @@ BatchNormalization disagrees with both ORT and the ONNX spec here), into OUTDIR:
   external_data/  the same with its weights in weights.bin (external data)
   shape_chain/    PyTorch-style Shape->Gather->Unsqueeze->Concat->Cast->Resize
                   (sizes computed in-graph), dynamic H and W
+  hardswish/      Conv -> HardSigmoid(alpha 1/6) -> Mul, twice (both operand
+                  orders): the pattern the runtime rewrites into HardSwish
+  hardswish_nomatch/  near misses it must leave alone: alpha 0.2, a
+                  HardSigmoid output read by a second node, a Mul whose other
+                  operand is not the HardSigmoid's input
   unknown_op.onnx a node of op FooBar in domain com.example
   bad_abi plugin source is C (bad_abi_plugin.c), not generated here
 """
@@ -130,6 +135,50 @@ def shape_chain(out):
     save_case(m, out, [{"x": f32(1, 2, 5, 6)}, {"x": f32(1, 2, 8, 3)}])
 
 
+def hard_sigmoid(x, y, alpha, name):
+    return helper.make_node("HardSigmoid", [x], [y], alpha=alpha, name=name)
+
+
+def hardswish(out):
+    w1 = numpy_helper.from_array(f32(6, 4, 3, 3), "w1")
+    w2 = numpy_helper.from_array(f32(6, 6, 1, 1), "w2")
+    b2 = numpy_helper.from_array(f32(6), "b2")
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1, 1, 1, 1], name="conv1"),
+        hard_sigmoid("c", "s", 1.0 / 6.0, "hs1"),
+        helper.make_node("Mul", ["c", "s"], ["a"], name="mul1"),
+        helper.make_node("Conv", ["a", "w2", "b2"], ["d"], name="conv2"),
+        hard_sigmoid("d", "t", 1.0 / 6.0, "hs2"),
+        helper.make_node("Mul", ["t", "d"], ["y"], name="mul2"),
+    ]
+    g = helper.make_graph(nodes, "hardswish",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 9, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6, 9, 8])], [w1, w2, b2])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    save_case(m, out, [{"x": f32(1, 4, 9, 8) * 2}])
+
+
+def hardswish_nomatch(out):
+    w1 = numpy_helper.from_array(f32(6, 4, 3, 3), "w1")
+    w2 = numpy_helper.from_array(f32(6, 6, 1, 1), "w2")
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1, 1, 1, 1], name="conv1"),
+        hard_sigmoid("c", "s", 0.2, "hs_alpha"),
+        helper.make_node("Mul", ["c", "s"], ["a"], name="mul_alpha"),
+        helper.make_node("Conv", ["a", "w2"], ["d"], name="conv2"),
+        hard_sigmoid("d", "t", 1.0 / 6.0, "hs_shared"),
+        helper.make_node("Mul", ["d", "t"], ["u"], name="mul_shared"),
+        helper.make_node("Add", ["u", "t"], ["v"], name="add_shared"),
+        hard_sigmoid("v", "z", 1.0 / 6.0, "hs_other"),
+        helper.make_node("Mul", ["a", "z"], ["y"], name="mul_other"),
+    ]
+    g = helper.make_graph(nodes, "hardswish_nomatch",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 9, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6, 9, 8])], [w1, w2])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    save_case(m, out, [{"x": f32(1, 4, 9, 8) * 2}])
+
+
 def unknown_op(path):
     nodes = [helper.make_node("FooBar", ["x"], ["y"], domain="com.example", name="mystery")]
     g = helper.make_graph(nodes, "unknown",
@@ -146,4 +195,6 @@ if __name__ == "__main__":
     residual(os.path.join(out, "external_data"), external=True)
     shape_chain(os.path.join(out, "shape_chain"))
     two_convs_one_add(os.path.join(out, "two_convs_one_add"))
+    hardswish(os.path.join(out, "hardswish"))
+    hardswish_nomatch(os.path.join(out, "hardswish_nomatch"))
     unknown_op(os.path.join(out, "unknown_op.onnx"))
