@@ -48,7 +48,8 @@ static const semseg_epilogue *usable_epilogue(const semseg_node_info *n)
 {
     const semseg_epilogue *e = n->epilogue;
     if (!e) return NULL;
-    if (e->act != SEMSEG_ACT_NONE && e->act != SEMSEG_ACT_RELU && e->act != SEMSEG_ACT_CLIP)
+    if (e->act != SEMSEG_ACT_NONE && e->act != SEMSEG_ACT_RELU && e->act != SEMSEG_ACT_CLIP &&
+        e->act != SEMSEG_ACT_HARDSWISH)
         return NULL;
     if (e->residual >= 0) {
         if (e->residual >= n->n_inputs) return NULL;

@@ -63,7 +63,8 @@ static int begin_pad(const semseg_node_info *n, int axis, int in, int out, int k
 static const semseg_epilogue *usable_epilogue(const semseg_node_info *n)
 {
     const semseg_epilogue *e = n->epilogue;
-    if (!e || (e->act != SEMSEG_ACT_NONE && e->act != SEMSEG_ACT_RELU && e->act != SEMSEG_ACT_CLIP))
+    if (!e || (e->act != SEMSEG_ACT_NONE && e->act != SEMSEG_ACT_RELU && e->act != SEMSEG_ACT_CLIP &&
+        e->act != SEMSEG_ACT_HARDSWISH))
         return NULL;
     if (e->residual >= 0) {
         if (e->residual >= n->n_inputs) return NULL;

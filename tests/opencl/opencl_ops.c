@@ -38,6 +38,10 @@ static void apply_epilogue(const node_b *b, float *y, int64_t n)
         float v = y[i] + (r ? r[i] : 0.0f);
         if (e->act == SEMSEG_ACT_RELU) v = v > 0 ? v : 0;
         if (e->act == SEMSEG_ACT_CLIP) v = v < e->act_min ? e->act_min : v > e->act_max ? e->act_max : v;
+        if (e->act == SEMSEG_ACT_HARDSWISH) {
+            double g = (double)v / 6.0 + 0.5; /* x * HardSigmoid(x; 1/6, 1/2) */
+            v = (float)((double)v * (g < 0 ? 0 : g > 1 ? 1 : g));
+        }
         y[i] = v;
     }
 }
@@ -388,6 +392,17 @@ static void test_conv(tctx *t)
     conv_node(&b, "conv fused clip 0..0.3", p);
     nb_epilogue(&b, SEMSEG_ACT_CLIP, 0, 0.3f, -1);
     check(t, &b);
+    /* HardSwish (ABI 1.1) on the direct, channel-blocked and 1x1 paths. */
+    conv_node(&b, "conv fused hardswish", p);
+    nb_epilogue(&b, SEMSEG_ACT_HARDSWISH, 0, 0, -1);
+    check(t, &b);
+    conv_node(&b, "conv 3x3 120ch (3 chunks) fused residual+hardswish", big3);
+    int rh = nb_input(&b, 4, D(1, 20, 5, 7), -4, 4, 0);
+    nb_epilogue(&b, SEMSEG_ACT_HARDSWISH, 0, 0, rh);
+    check(t, &b);
+    conv_node(&b, "conv 1x1 fused hardswish", pw);
+    nb_epilogue(&b, SEMSEG_ACT_HARDSWISH, 0, 0, -1);
+    check(t, &b);
     conv_node(&b, "conv fused residual+relu", p);
     int r = nb_input(&b, 4, D(1, 6, 8, 8), -1, 1, 0);
     nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, r);
@@ -436,6 +451,9 @@ static void test_conv_transpose(tctx *t)
     check(t, &b);
     convt_node(&b, "convT fused relu", 3, 5, 6, 5, 4, 2, 1, 1, 0, 1, 1);
     nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, -1);
+    check(t, &b);
+    convt_node(&b, "convT fused hardswish", 3, 5, 6, 5, 4, 2, 1, 1, 0, 1, 1);
+    nb_epilogue(&b, SEMSEG_ACT_HARDSWISH, 0, 0, -1);
     check(t, &b);
     /* batch 2, fused residual */
     nb_init(&b, "", "ConvTranspose", 17, "convT batch2 s2 k4 fused residual");
