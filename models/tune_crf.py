@@ -44,7 +44,7 @@ import time
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 import add_crf
 import scenes
@@ -74,29 +74,9 @@ LADDER = dict(
 PARAMS = tuple(LADDER)
 
 
-def write_pb(path, array, name):
-    with open(path, "wb") as f:
-        f.write(numpy_helper.from_array(np.ascontiguousarray(array), name).SerializeToString())
-
-
-def read_pb(path):
-    t = TensorProto()
-    with open(path, "rb") as f:
-        t.ParseFromString(f.read())
-    return numpy_helper.to_array(t)
-
-
-def run_cli(cli, model, input_pb, outdir, extra=()):
-    """semseg-onnx run MODEL INPUT --save-tensors OUTDIR -> output_0 as an array."""
-    os.makedirs(outdir, exist_ok=True)
-    out = os.path.join(outdir, "output_0.pb")
-    if os.path.exists(out):
-        os.remove(out)
-    cmd = [cli, "run", model, input_pb, "--save-tensors", outdir, *extra]
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if p.returncode != 0 or not os.path.exists(out):
-        sys.exit(f"{' '.join(cmd)}\n{p.stdout}\nsemseg-onnx run failed (exit {p.returncode})")
-    return read_pb(out)
+# The CLI round trip (tensor files in, --save-tensors out) the model tests use.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "models"))
+from modeltest import read_pb, run_cli, write_pb  # noqa: E402
 
 
 def image_tensor(images_u8):
