@@ -498,7 +498,7 @@ void passes_fuse_hardswish(ir_graph *g)
     int32_t *consumer = uses ? last_consumers(g) : NULL;
     for (int32_t i = 0; consumer && i < g->n_nodes; i++) {
         ir_node *h = &g->nodes[i];
-        if (!is_op(h, "HardSigmoid") || h->n_inputs != 1 || h->n_outputs != 1 || !is_hardswish_sigmoid(h)) continue;
+        if (h->dead || !is_op(h, "HardSigmoid") || h->n_inputs != 1 || h->n_outputs != 1 || !is_hardswish_sigmoid(h)) continue;
         int32_t x = h->inputs[0], s = h->outputs[0];
         if (x < 0 || s < 0 || g->values[x].dtype != SEMSEG_DTYPE_FLOAT || uses[s] != 1 || consumer[s] < 0) continue;
         ir_node *m = &g->nodes[consumer[s]];
@@ -512,7 +512,6 @@ void passes_fuse_hardswish(ir_graph *g)
 
 void passes_mark_fusion(ir_graph *g)
 {
-    passes_fuse_hardswish(g);
     int32_t *uses = passes_use_counts(g);
     if (!uses) return; /* fusion is an optimisation: without memory, skip it */
     int32_t *consumer = last_consumers(g);

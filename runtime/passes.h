@@ -7,7 +7,8 @@
  *                            the ref plugin right away, so the Shape→Gather→
  *                            Concat→...→Resize chains PyTorch writes fold away
  *   passes_fold_batchnorm    Conv followed by BatchNormalization -> one Conv
- *   passes_mark_fusion       first passes_fuse_hardswish, then proposals
+ *   passes_fuse_hardswish    Mul(x, HardSigmoid(x; 1/6, 0.5)) -> HardSwish(x)
+ *   passes_mark_fusion       proposals
  *                            Conv -> [Add residual] -> [Relu|Clip|HardSwish]
  * Each pass leaves dead nodes behind; ir_toposort drops them.
  */

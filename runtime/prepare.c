@@ -487,6 +487,7 @@ semseg_status sess_prepare(semseg_session *s, semseg_error *err)
     passes_remove_identity(g);
     st = passes_infer_fold(g, &s->host.all[s->host.ref], s->opts.max_tensor_elements, msg);
     if (st == SEMSEG_STATUS_OK && s->opts.optimize) st = passes_fold_batchnorm(g, msg);
+    if (st == SEMSEG_STATUS_OK && s->opts.optimize) passes_fuse_hardswish(g);
     if (st == SEMSEG_STATUS_OK) st = ir_toposort(g, msg, sizeof msg);
     if (st == SEMSEG_STATUS_OK && s->opts.optimize) passes_mark_fusion(g);
     if (st == SEMSEG_STATUS_OK) st = resolve(s, g, msg);
