@@ -164,10 +164,13 @@ static int is_dir(const char *path)
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-/* The default plugin folder, found from where this code was loaded: the build
- * tree's plugins/ when running from the build tree; else, relocatably,
- * <libdir>/semseg-onnx/plugins beside the library (or ../<libdir>/... from a
- * statically linked executable in bin/); else the configured install path. */
+/* The default plugin folder, found from where this code was loaded:
+ * relocatably, <libdir>/semseg-onnx/plugins beside the library (or
+ * ../<libdir>/... from a statically linked executable in bin/); else the build
+ * tree's plugins/ when running from the build tree; else the configured install
+ * path. The install layout is tried first so that an install whose prefix lies
+ * inside the build tree (cmake --install build --prefix build/inst) uses its
+ * own plugins. */
 static void default_dir(char *out, size_t size)
 {
     Dl_info info;
@@ -181,13 +184,13 @@ static void default_dir(char *out, size_t size)
     const char *bslash = strrchr(build, '/');
     size_t root = bslash ? (size_t)(bslash - build) : 0;
     char cand[4096];
-    if (build[0] && root && strncmp(real, build, root) == 0 && real[root] == '/') {
-        snprintf(out, size, "%s", build);
-    } else if (snprintf(cand, sizeof cand, "%s/semseg-onnx/plugins", real) > 0 && is_dir(cand)) {
+    if (snprintf(cand, sizeof cand, "%s/semseg-onnx/plugins", real) > 0 && is_dir(cand)) {
         snprintf(out, size, "%s", cand);
     } else if (snprintf(cand, sizeof cand, "%s/../%s/semseg-onnx/plugins", real, SEMSEG_INSTALL_LIBDIR_REL) > 0 &&
                is_dir(cand)) {
         snprintf(out, size, "%s", cand);
+    } else if (build[0] && root && strncmp(real, build, root) == 0 && real[root] == '/') {
+        snprintf(out, size, "%s", build);
     }
     free(real);
 }

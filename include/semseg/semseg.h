@@ -38,8 +38,8 @@ const char *semseg_status_name(semseg_status st);
 semseg_options *semseg_options_new(void);   /* NULL on OOM */
 void semseg_options_free(semseg_options *o);
 /* Comma-separated plugin names in priority order, e.g. "blas,ref". NULL or ""
- * means the default: every usable plugin found, opencl before blas before
- * third-party plugins before ref. `ref` is always appended if missing. */
+ * means the default: third-party plugins, then blas, then ref; opencl is
+ * used only when named. `ref` is always appended if missing. */
 semseg_status semseg_options_set_backends(semseg_options *o, const char *list, semseg_error *err);
 semseg_status semseg_options_set_threads(semseg_options *o, int threads, semseg_error *err);
 /* Loads this plugin file in addition to the search path. */

@@ -58,7 +58,7 @@ semseg_status crf_exact_run(const crf_params *p, int C, int H, int W, const floa
 {
     const int n = H * W;
     double *A = calloc((size_t)n * n, sizeof *A);
-    double *feat = malloc((size_t)n * 5 * sizeof *feat);
+    double *feat = calloc((size_t)n * 5, sizeof *feat); /* calloc: gcc -fsanitize warns maybe-uninitialized otherwise */
     double *U = malloc((size_t)n * C * sizeof *U), *E = malloc((size_t)n * C * sizeof *E);
     double *Q = malloc((size_t)n * C * sizeof *Q), *D = malloc((size_t)n * sizeof *D);
     semseg_status st = SEMSEG_STATUS_NO_MEMORY;

@@ -5,7 +5,8 @@
 
 to get OUT_DIR/model, OUT_DIR/tensor and OUT_DIR/image:
 
-  model   ONNX's node-test models for the operators semseg-onnx runs, plus small
+  model   the shipped models (models/*.onnx), ONNX's node-test models for the
+          operators semseg-onnx runs, plus small
           segmentation-shaped graphs written here with onnx.helper (conv/BN/relu
           stacks, the Shape->Gather->Concat->Resize chain PyTorch exports, a
           model whose weights live in external data 'weights.bin', which the
@@ -116,6 +117,11 @@ def make_models(out):
     for name, m in tiny_models():
         with open(os.path.join(out, name + ".onnx"), "wb") as f:
             f.write(m.SerializeToString())
+    # the shipped seed networks (1-1.3 MB each; libFuzzer raises -max_len to fit them)
+    shipped = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models")
+    for f in sorted(os.listdir(shipped)):
+        if f.endswith(".onnx"):
+            shutil.copyfile(os.path.join(shipped, f), os.path.join(out, "shipped_" + f))
 
 
 def make_tensors(out):

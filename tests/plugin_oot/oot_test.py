@@ -98,6 +98,10 @@ def main():
     line = [l for l in out.splitlines() if l.startswith("oot_relu")]
     if not line or "loaded" not in line[0]:
         sys.exit("FAIL: `semseg-onnx plugins` does not show oot_relu as loaded")
+    installed_ref = os.path.join(libdir, "semseg-onnx", "plugins", "semseg-ref.so")
+    line = [l for l in out.splitlines() if l.startswith("ref ")]
+    if not line or "loaded" not in line[0] or installed_ref not in line[0]:
+        sys.exit(f"FAIL: the installed CLI does not load ref from {installed_ref}")
 
     model = os.path.join(work, "oot.onnx")
     make_model(model)
