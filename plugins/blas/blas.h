@@ -119,19 +119,20 @@ static inline float blas_act(int act, float v, float lo, float hi)
 void blas_epilogue_apply(const blas_epilogue *e, float *y, int64_t ldy, int64_t rows,
                          int64_t cols, const float *bias, const float *res, int64_t ldr);
 
-/* Winograd F(2x2, 3x3) for a stride-1, one-group 3x3 Conv (conv_winograd.c).
- * create transforms the weights w [m][c][3][3] and sets *scratch_bytes (for
- * `threads` workers); NULL on OOM. run does one image: x [c][h][w] ->
- * y [m][oh][ow], then + bias + residual (res, or y itself when res_in_y), then
- * the activation of epi. */
+/* Winograd F(r x r, 3x3), r = 2, 3 or 4, for a stride-1, one-group 3x3 Conv
+ * (conv_winograd.c). create plans it and sets *scratch_bytes (for `threads`
+ * workers); NULL on OOM, another r, or h*w >= 2^31. run does one image: x [c][h][w] ->
+ * y [m][oh][ow] with the weights w [m][c][3][3] (transformed as it goes, not
+ * kept), then + bias + residual (res, or y itself when res_in_y), then the
+ * activation of epi. */
 typedef struct blas_wino blas_wino;
-blas_wino *blas_wino_create(const float *w, int64_t m, int64_t c, int64_t h, int64_t wd, int64_t oh, int64_t ow,
-                            int64_t dh, int64_t dw, int64_t pt, int64_t pl, int threads, size_t *scratch_bytes);
-void blas_wino_run(const blas_wino *p, const float *x, float *y, const float *bias, const float *res,
-                   int res_in_y, const blas_epilogue *epi, float *scratch);
+blas_wino *blas_wino_create(int64_t m, int64_t c, int64_t h, int64_t wd, int64_t oh, int64_t ow, int64_t dh,
+                            int64_t dw, int64_t pt, int64_t pl, int r, int threads, size_t *scratch_bytes);
+void blas_wino_run(const blas_wino *p, const float *w, const float *x, float *y, const float *bias,
+                   const float *res, int res_in_y, const blas_epilogue *epi, float *scratch);
 void blas_wino_destroy(blas_wino *p);
-/* Tile rows (or columns) Winograd needs for `out` outputs at dilation d. */
-int64_t blas_wino_tiles(int64_t out, int64_t d);
+/* Tile rows (or columns) F(r x r) needs for `out` outputs at dilation d. */
+int64_t blas_wino_tiles(int64_t out, int64_t d, int r);
 
 /* y[i][j] (row stride ldy) = act(sum over p < k of w[i][p] x[p][j] + bias[i]
  * + residual) for i < m, j < n, the residual being res[i][j] (ldr), or y's

@@ -34,10 +34,11 @@
  * into a buffer and then added into Y's rows with the epilogue. It pays for
  * itself when it skips at least 15% of the work.
  *
- * Winograd: stride-1 3x3 layers with >= 256 input channels (the dilated
- * ResNet-50's layer3/4, DeepLab's ASPP, FCN's head) go to conv_winograd.c,
- * F(2x2, 3x3) on 16 GEMMs, 2.25x fewer multiplies, when it beats the
- * (banded) im2col count; see conv_prefer_winograd.
+ * Winograd: stride-1, one-group 3x3 layers (the dilated ResNet-50's 3x3s,
+ * DeepLab's ASPP, FCN's head) go to conv_winograd.c, F(4x4, 3x3) on 36 GEMMs
+ * (4x fewer multiplies), F(3x3, 3x3) on 25 (3.2x) or F(2x2, 3x3) on 16
+ * (2.25x), when its estimated cost beats the (banded) im2col's; see
+ * conv_winograd_tile.
  *
  * Weights: ONNX's [M][C/group][kh][kw] is already the row-major M x K matrix
  * every path wants, so "packing" is the identity and we do not keep a second
@@ -339,16 +340,34 @@ static size_t conv_banded_scratch(const conv_state *s)
     return (size_t)(s->tpc * s->cg * s->bt_pix + s->mg * s->bt_pix);
 }
 
-/* Winograd F(2x2,3x3) does 16 multiplies per 2x2 output tile (per channel
- * pair) where im2col does 9 per output and the banded path skips the rows and
- * columns a tap never reaches; with a large dilation on a small map many tiles are half
- * empty, so compare the two counts (Winograd's with 25% for its transforms).
- * Below ~256 channels the transforms cost more than they save (measured on
- * the 64- and 128-channel layers of ResNet-50). */
-static int conv_prefer_winograd(const conv_state *s)
+/* Estimated cost of F(r x r): multiplies (a*a per tile, half-empty tiles
+ * included) times the cost per multiply relative to im2col's GEMM; k and
+ * per_tiles as fitted (see conv_winograd_tile). */
+static double conv_winograd_cost(const conv_state *s, int r, double k, double per_tiles)
 {
-    if (s->kh != 3 || s->kw != 3 || s->sh != 1 || s->sw != 1 || s->group != 1 || s->c < 256 || s->m < 128)
-        return 0;
+    double t = (double)(blas_wino_tiles(s->oh, s->dh, r) * blas_wino_tiles(s->ow, s->dw, r));
+    return (r + 2) * (r + 2) * t * (1.0 + k / (double)s->m + k / (double)s->c + per_tiles / t);
+}
+
+/* Picks the cheapest way to compute a stride-1, one-group 3x3 layer:
+ * Winograd F(4x4) (36 multiplies per 4x4 output tile and channel pair),
+ * F(3x3) (25 per 3x3 tile), F(2x2) (16 per 2x2 tile), or im2col (9 per
+ * output; the banded path only the taps that read inside). With dilation d
+ * the tiles group outputs d apart, so on a small map a large d leaves short
+ * runs per residue modulo d and the tile counts include the half-empty
+ * tiles: DeepLab's rate 12 on 65x65 leaves runs of 5 or 6 outputs, which
+ * F(3x3) covers with 2 tiles, F(4x4) with 2 and F(2x2) with 3; rate 24
+ * runs of 2 or 3. Each count is weighed by its cost per multiply relative to
+ * im2col's GEMM, fitted to single-layer CPU times (1 thread, 33x33 to
+ * 130x130 maps, 32 to 2048 channels): the transforms cost about
+ * (k/m + k/c), k = 70 to 80 (input transform per output channel, output
+ * transform per input channel), the weights' transform, done per run, about
+ * 20 to 38 / tiles, and the banded path's small GEMMs 30%. Returns the tile
+ * size r (2 to 4), or 0 for im2col. */
+static int conv_winograd_tile(const conv_state *s)
+{
+    if (s->kh != 3 || s->kw != 3 || s->sh != 1 || s->sw != 1 || s->group != 1 || s->h * s->w > INT32_MAX)
+        return 0;                   /* (conv_winograd.c's patch offsets are 32-bit) */
     int64_t rows = 0, cols = 0;   /* the banded path's count: live rows x live columns per tap */
     for (int64_t k = 0; k < 3; k++) {
         int64_t lo, hi;
@@ -357,9 +376,18 @@ static int conv_prefer_winograd(const conv_state *s)
         conv_kx_cols(s, k, &lo, &hi);
         cols += hi - lo;
     }
-    int64_t direct = rows * cols;
-    int64_t wino = 16 * blas_wino_tiles(s->oh, s->dh) * blas_wino_tiles(s->ow, s->dw);
-    return wino + wino / 4 < direct;
+    const double full = (double)(s->oh * s->ow * s->nt);
+    double best = (double)(rows * cols);
+    best = s->cg >= 64 && best <= 0.85 * full ? 1.3 * best : full;   /* see conv_plan_bands */
+    const double cost[3] = { conv_winograd_cost(s, 2, 70.0, 20.0), conv_winograd_cost(s, 3, 75.0, 30.0),
+                             conv_winograd_cost(s, 4, 80.0, 38.0) };
+    int pick = 0;
+    for (int r = 2; r <= 4; r++)
+        if (cost[r - 2] < best) {
+            best = cost[r - 2];
+            pick = r;
+        }
+    return pick;
 }
 
 static void conv_destroy(void *state);
@@ -437,18 +465,19 @@ static semseg_status conv_create(const blas_ctx *ctx, const semseg_node_info *n,
     }
     int64_t t = s->taps[0], ky = t / s->kw, kx = t % s->kw;
     s->small = s->wk <= CONV_SMALL_K;
+    int wt;
     if (s->nt == 1 && ky * s->dh == s->pt && kx * s->dw == s->pl && s->sh == 1 && s->sw == 1 &&
         s->oh == s->h && s->ow == s->w) {
         s->kind = CONV_GEMM_1X1;   /* a true 1x1, or one whose other taps read only padding */
-    } else if (conv_prefer_winograd(s)) {
+    } else if ((wt = conv_winograd_tile(s)) != 0) {
         s->kind = CONV_WINOGRAD;
-        s->wino = blas_wino_create(n->inputs[1].data, s->m, s->c, s->h, s->w, s->oh, s->ow, s->dh, s->dw,
-                                   s->pt, s->pl, s->threads, scratch_bytes);
+        s->wino = blas_wino_create(s->m, s->c, s->h, s->w, s->oh, s->ow, s->dh, s->dw, s->pt, s->pl, wt,
+                                   s->threads, scratch_bytes);
         if (!s->wino) {
             conv_destroy(s);
-            return blas_fail(err, SEMSEG_STATUS_NO_MEMORY, "Conv '%s': out of memory transforming weights", n->name);
+            return blas_fail(err, SEMSEG_STATUS_NO_MEMORY, "Conv '%s': out of memory planning Winograd", n->name);
         }
-        free(s->packed);   /* the transformed weights replace any repacking */
+        free(s->packed);   /* Winograd reads all nine taps of the weights as given */
         s->packed = NULL;
     } else {
         s->kind = CONV_IM2COL;
@@ -738,8 +767,8 @@ static semseg_status conv_run(void *state, const semseg_tensor *in, int32_t n_in
             return blas_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT, "Conv '%s': no scratch buffer", s->name);
         for (int64_t img = 0; img < s->n; img++) {
             int64_t xo = img * s->c * s->h * s->w, yo = img * s->m * s->oh * s->ow;
-            blas_wino_run(s->wino, j.x + xo, j.y + yo, s->bias, j.res ? j.res + yo : NULL, j.res_in_y, &s->epi,
-                          scratch);
+            blas_wino_run(s->wino, j.weight, j.x + xo, j.y + yo, s->bias, j.res ? j.res + yo : NULL, j.res_in_y,
+                          &s->epi, scratch);
         }
         break;
     default:

@@ -505,6 +505,16 @@ static void conv_cases(void)
     conv_case("winograd asym pads", CS(.c = 256, .h = 8, .w = 7, .m = 133, .pads = { 0, 2, 1, 0 }, .act = SEMSEG_ACT_CLIP));
     conv_case("winograd deep", CS(.c = 600, .h = 30, .w = 29, .m = 128, .dh = 2, .pads = { 2, 2, 2, 2 }, .residual = 1));
     conv_case("winograd many tiles", CS(.c = 256, .h = 40, .w = 38, .m = 128, .pads = { 1, 1, 1, 1 }));
+    /* stride-1 3x3s the cost model sends to F(4x4), F(2x2) or (banded)
+     * im2col (blas.wino tests each Winograd variant forced) */
+    conv_case("3x3 s1", CS(.c = 64, .h = 40, .w = 38, .m = 64, .pads = { 1, 1, 1, 1 }, .residual = 1, .act = SEMSEG_ACT_RELU));
+    conv_case("3x3 s1", CS(.c = 130, .h = 33, .w = 35, .m = 98, .dh = 2, .pads = { 2, 2, 2, 2 }, .act = SEMSEG_ACT_RELU));
+    conv_case("3x3 s1", CS(.c = 72, .h = 30, .w = 29, .m = 80, .dh = 4, .pads = { 4, 4, 4, 4 }, .residual = 1, .alias = 1));
+    conv_case("3x3 s1", CS(.c = 100, .h = 26, .w = 27, .m = 68, .pads = { 0, 1, 2, 1 }, .act = SEMSEG_ACT_HARDSWISH));
+    conv_case("3x3 s1 d12", CS(.c = 256, .h = 33, .w = 33, .m = 64, .dh = 12, .pads = { 12, 12, 12, 12 }, .residual = 1, .act = SEMSEG_ACT_RELU));
+    conv_case("3x3 s1 d24", CS(.c = 256, .h = 33, .w = 33, .m = 64, .dh = 24, .pads = { 24, 24, 24, 24 }, .act = SEMSEG_ACT_RELU));
+    conv_case("3x3 s1", CS(.c = 256, .h = 33, .w = 33, .m = 128, .pads = { 1, 1, 1, 1 }, .residual = 1, .alias = 1, .act = SEMSEG_ACT_RELU));
+    conv_case("3x3 s1 d12", CS(.c = 256, .h = 37, .w = 37, .m = 128, .dh = 12, .pads = { 12, 12, 12, 12 }, .residual = 1, .act = SEMSEG_ACT_RELU));
     conv_case("dilation 12", CS(.c = 8, .h = 30, .w = 29, .m = 8, .dh = 12, .dw = 12, .pads = { 12, 12, 12, 12 }));
     conv_case("SAME_UPPER", CS(.c = 3, .h = 9, .w = 8, .m = 4, .sh = 2, .sw = 2, .kh = 4, .kw = 4, .auto_pad = "SAME_UPPER"));
     conv_case("SAME_LOWER", CS(.c = 3, .h = 9, .w = 8, .m = 4, .sh = 2, .sw = 2, .kh = 4, .kw = 4, .auto_pad = "SAME_LOWER"));
