@@ -1,8 +1,9 @@
 /*
  * Concat on OpenCL, float32: inputs joined along `axis` (negative counts from
  * the end). Seen as [outer][inner] rows, input k fills columns
- * [off_k, off_k + inner_k) of each output row; one launch per input, empty
- * inputs skipped.
+ * [off_k, off_k + inner_k) of each output row; empty inputs skipped. A
+ * few rows (the batch, for a channel concat) go as copy commands, one per
+ * row; more as one copy_slab launch per input.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,26 @@ static semseg_status concat_create(ocl_ctx *c, const semseg_node_info *n, void *
     return ocl_kernel(c, OCL_PROG_CONCAT, "copy_slab", &s->k, err);
 }
 
+/* Rows of up to this many: input i goes as one copy command per row (the
+ * driver's memcpy; PoCL ran copy_slab at a few bytes per cycle, and its
+ * clEnqueueCopyBufferRect no faster). More rows: copy_slab. */
+#define CONCAT_COPY_ROWS 16
+
+/* Input i's rows as copy commands; UNSUPPORTED when there are too many. */
+static semseg_status copy_rows(const concat_state *s, const semseg_tensor *x, const semseg_tensor *y,
+                               int i, char *err)
+{
+    if (s->outer > CONCAT_COPY_ROWS) return SEMSEG_STATUS_UNSUPPORTED;
+    size_t row = (size_t)s->inner[i] * sizeof(float), pitch = (size_t)s->inner_out * sizeof(float);
+    size_t dst = y->offset + (size_t)s->off[i] * sizeof(float);
+    for (cl_int r = 0; r < s->outer; r++) {
+        cl_int rc = clEnqueueCopyBuffer(s->ctx->queue, ocl_mem(x), ocl_mem(y), x->offset + r * row,
+                                        dst + r * pitch, row, 0, NULL, NULL);
+        if (rc != CL_SUCCESS) return ocl_check(rc, "clEnqueueCopyBuffer", s->name, err);
+    }
+    return SEMSEG_STATUS_OK;
+}
+
 static semseg_status concat_run(void *state, const semseg_tensor *in, int32_t n_in,
                                 const semseg_tensor *out, int32_t n_out, char *err)
 {
@@ -86,6 +107,11 @@ static semseg_status concat_run(void *state, const semseg_tensor *in, int32_t n_
     for (int i = 0; i < n_in && i < s->n_inputs; i++) {
         cl_int count = s->outer * s->inner[i];
         if (count == 0) continue;
+        semseg_status st = copy_rows(s, &in[i], &out[0], i, err);
+        if (st != SEMSEG_STATUS_UNSUPPORTED) {
+            if (st) return st;
+            continue;
+        }
         ocl_args a = {s->k, 0, CL_SUCCESS};
         ocl_arg_tensor(&a, &in[i]);
         ocl_arg_tensor(&a, &out[0]);
@@ -93,7 +119,7 @@ static semseg_status concat_run(void *state, const semseg_tensor *in, int32_t n_
         OCL_ARG(&a, s->inner_out);
         OCL_ARG(&a, s->off[i]);
         if (a.rc != CL_SUCCESS) return ocl_check(a.rc, "clSetKernelArg", s->name, err);
-        semseg_status st = ocl_launch2(s->ctx, s->k, (size_t)s->inner[i], (size_t)s->outer,
+        st = ocl_launch2(s->ctx, s->k, (size_t)s->inner[i], (size_t)s->outer,
                                        s->name, err);
         if (st) return st;
     }

@@ -6,42 +6,41 @@
  * with out-of-range input positions reading 0. Groups, dilations, strides,
  * explicit pads and auto_pad (SAME_UPPER/SAME_LOWER/VALID) are all taken;
  * the output dims come from shape inference. The weights and bias must be
- * load-time constants: they are packed here, once, into 16-channel blocks (see
- * conv.cl). The runtime's fused epilogue y = act(conv + residual) with act
- * Relu or Clip is applied in the same pass; other activations are not taken
- * (the node runs unfused).
+ * load-time constants: they are packed here, once, for the kernel that runs
+ * the node. The runtime's fused epilogue y = act(conv + residual) with act
+ * Relu, Clip or HardSwish is applied in the same pass; other activations are
+ * not taken (the node runs unfused).
  *
- * With 8 or more input channels per group and a stride of 1 or 2 along W,
- * the run first packs the input into channel-blocked panels in the node's
- * scratch memory (conv_pack), then convolves from them (conv2d_cb): the
- * Conv entry of ocl_ops_with_scratch. docs/opencl.md has the measurements.
+ * The kernel depends on the shape (docs/opencl.md has the measurements):
+ *  - depthwise 3x3 and 5x5 with a stride of 1 or 2 along W: dw_tile_*
+ *    (conv_dw.cl, host side in conv_tiles.c), a band of rows zero-padded
+ *    in local memory; other depthwise windows dwconv2d;
+ *  - pointwise (1x1, stride 1, unpadded) of one group with at most 128
+ *    input channels, or on a map of at most 16x16: conv1x1_px
+ *    (conv_px.cl, conv_tiles.c), straight from NCHW;
+ *  - fewer than 8 input channels (RGB stems), one group, a stride of 1 or
+ *    2 along W: convk_px_* (conv_px.cl, conv_tiles.c), the same tile over
+ *    a band of rows in local memory;
+ *  - 3x3, stride 1, one group, at least 256 input channels: Winograd
+ *    F(2x2, 3x3) (conv_wino.c), whose products run on the next path;
+ *  - 8 or more input channels per group and a stride of 1 or 2 along W:
+ *    the run first packs the input into channel-blocked panels in the
+ *    node's scratch memory (conv_pack), then convolves from them
+ *    (conv2d_cb): the Conv entry of ocl_ops_with_scratch;
+ *  - the rest: conv2d, conv2d_1x1 (conv.cl).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ocl.h"
+#include "conv.h"
 
 #define CONV_TW_HOST 6 /* output pixels per tile, CONV_TW in conv.cl */
-/* Floats of weights per chunk of input channels: about 32 KB (conv.cl). */
+/* Floats of weights per chunk of input channels: about 32 KB (conv.cl);
+ * 16 KB for a 1x1 convolution, whose tile then keeps its chunk's weights
+ * and inputs (6 KB) together in a 32 KB L1 (docs/opencl.md). */
 #define CONV_CHUNK_FLOATS 8192
-
-typedef struct conv_state {
-    ocl_ctx *ctx;
-    char name[128];
-    cl_kernel k, pack;
-    cl_mem w, b;
-    int depthwise, pointwise, dwk, blocked;
-    int N, C, H, W, OC, OH, OW, G, Cg, OCg, OCB;
-    /* Channel-blocked path (conv2d_cb): blocks of 8 input channels, padded
-     * panel dims, and the geometry the kernel sees (a pointwise conv as one
-     * row of H*W pixels). */
-    int CB, Hp, Wp, kH, kW, kOH, kOW, CK, NT;
-    size_t panel_floats, acc_floats; /* the two parts of the scratch */
-    ocl_window win;
-    int act, residual;
-    float lo, hi;
-} conv_state;
+#define CONV_CHUNK_FLOATS_1X1 4096
 
 /* Epilogue we can apply, or NULL to ignore the proposal. */
 static const semseg_epilogue *usable_epilogue(const semseg_node_info *n)
@@ -180,6 +179,7 @@ static void conv_destroy(void *state)
     if (!s) return;
     if (s->k) clReleaseKernel(s->k);
     if (s->pack) clReleaseKernel(s->pack);
+    ocl_wino_destroy(s->wino);
     if (s->w) clReleaseMemObject(s->w);
     if (s->b) clReleaseMemObject(s->b);
     free(s);
@@ -207,7 +207,12 @@ static void blocked_geometry(conv_state *s)
     }
     s->Hp = (s->kOH - 1) * w->sh + (w->kh - 1) * w->dh + 1;
     s->Wp = (s->kOW - 1) * w->sw + (w->kw - 1) * w->dw + 1;
-    s->CK = CONV_CHUNK_FLOATS / (w->kh * w->kw * 128);
+    /* Channel blocks whose panels lie a multiple of 4 KB apart (1x1 on a
+     * 32x32 map: 32 KB) all map to the same L1 sets, and a tile reads one
+     * line or three from each of 64 blocks per chunk: two more columns
+     * move each block one cache line on. */
+    if (((size_t)s->Hp * s->Wp * 8 * sizeof(float)) % 4096 == 0) s->Wp += 2;
+    s->CK = (w->kh * w->kw == 1 ? CONV_CHUNK_FLOATS_1X1 : CONV_CHUNK_FLOATS) / (w->kh * w->kw * 128);
     if (s->CK < 1) s->CK = 1;
     s->NT = (s->kOW + CONV_TW_HOST - 1) / CONV_TW_HOST;
     /* The last tile of a row reads up to 5 strides past its end. */
@@ -223,8 +228,44 @@ static void blocked_geometry(conv_state *s)
 static size_t conv_scratch_bytes(const void *state)
 {
     const conv_state *s = state;
+    if (s->wino) return s->wino_scratch;
     return s->blocked ? (s->panel_floats + s->acc_floats) * sizeof(float) : 0;
 }
+
+/* Convolutions that run as Winograd F(2x2, 3x3) (conv_wino.c): 3x3 after
+ * the dead taps are cut, stride 1, one group, at least CONV_WINO_MIN_C
+ * input and CONV_WINO_MIN_OC output channels, and a dilation of at most a
+ * quarter of the map (a tile computes all 9 taps, where the direct path
+ * skips those in the padding: ASPP's rate 12 on a 32x32 map took twice as
+ * long as Winograd). With fewer input channels the transforms and the
+ * four passes over V and M cost more than the 2.25x fewer products save
+ * (opencl_opbench against the direct path: 128->128 on 64x64 1.1x the
+ * time, 256->256 dilation 2 on 32x32 0.9x, 512->512 dilation 4 0.9x,
+ * 2048->512 0.66x). */
+#define CONV_WINO_MIN_C 256
+#define CONV_WINO_MIN_OC 64
+
+static int wino_fits(const conv_state *s)
+{
+    const ocl_window *w = &s->win;
+    if (s->G != 1 || w->kh != 3 || w->kw != 3 || w->sh != 1 || w->sw != 1 ||
+        s->C < CONV_WINO_MIN_C || s->OC < CONV_WINO_MIN_OC || 4 * w->dh > s->OH || 4 * w->dw > s->OW)
+        return 0;
+    /* V and M must stay below 2^31 floats, as every tensor the kernels see. */
+    int64_t t = ocl_wino_tiles(s->OH, s->OW, w->dh, w->dw) * 16 * s->N;
+    return t * (s->C > s->OC ? s->C : s->OC) < ((int64_t)1 << 31);
+}
+
+static semseg_status wino_create(ocl_ctx *c, const semseg_node_info *n, conv_state *s, const float *w,
+                                 char *err)
+{
+    const ocl_window *win = &s->win;
+    ocl_wino_geom g = {n->name, s->N, s->C, s->H, s->W, s->OC, s->OH, s->OW,
+                       win->dh, win->dw, win->pt, win->pl};
+    const float *bias = semseg_input_present(n, 2) ? n->inputs[2].data : NULL;
+    return ocl_wino_create(c, &g, w, bias, &s->wino, &s->wino_scratch, err);
+}
+
 
 static semseg_status conv_create(ocl_ctx *c, const semseg_node_info *n, void **state, char *err)
 {
@@ -263,8 +304,17 @@ static semseg_status conv_create(ocl_ctx *c, const semseg_node_info *n, void **s
     /* Also what a dilated conv with only its centre tap live becomes. */
     s->pointwise = win->kh == 1 && win->kw == 1 && win->sh == 1 && win->sw == 1 && win->pt == 0 &&
                    win->pl == 0 && s->OH == s->H && s->OW == s->W;
-    if (!s->depthwise && s->Cg >= CONV_CB_MIN && (win->sw == 1 || win->sw == 2))
+    if (!s->depthwise && wino_fits(s)) {
+        semseg_status st = wino_create(c, n, s, wdata, err);
+        free(cut);
+        return st;
+    }
+    int64_t hw = (int64_t)s->H * s->W;
+    s->px = s->pointwise && s->G == 1 && hw >= 16 && (s->Cg <= CONV_PX_MAX_C || hw <= CONV_PX_SMALL_MAP);
+    if (!s->depthwise && !s->px && s->Cg >= CONV_CB_MIN && (win->sw == 1 || win->sw == 2))
         blocked_geometry(s);
+    else if (!s->depthwise && !s->px && s->G == 1 && (win->sw == 1 || win->sw == 2))
+        s->pk = conv_pk_geometry(c, s);
     semseg_status st = conv_upload(c, n, s, wdata, err);
     free(cut);
     return st;
@@ -285,14 +335,19 @@ static semseg_status conv_upload(ocl_ctx *c, const semseg_node_info *n, conv_sta
         st = ocl_upload(c, wdata, nw * sizeof(float), &s->w, what, err);
         if (!st) st = ocl_upload(c, bias ? bias : zero, (size_t)s->OC * sizeof(float), &s->b, what, err);
         free(zero);
-        /* Square 3x3 and 5x5 with a stride of 1 along W have unrolled,
-         * vectorised kernels (conv.cl). */
-        s->dwk = s->win.kh == s->win.kw && (s->win.kh == 3 || s->win.kh == 5) && s->win.sw == 1
+        /* Square 3x3 and 5x5 with a stride of 1 or 2 along W have tiled,
+         * unrolled kernels (conv_dw.cl). */
+        s->dwk = s->win.kh == s->win.kw && (s->win.kh == 3 || s->win.kh == 5) &&
+                         (s->win.sw == 1 || s->win.sw == 2)
                      ? s->win.kh : 0;
-        const char *kn = s->dwk == 3 ? "dwconv2d_k3" : s->dwk == 5 ? "dwconv2d_k5" : "dwconv2d";
-        if (!st) st = ocl_kernel(c, OCL_PROG_CONV, kn, &s->k, err);
+        static const char *const tiles[2][2] = {{"dw_tile_k3_s1", "dw_tile_k3_s2"},
+                                                {"dw_tile_k5_s1", "dw_tile_k5_s2"}};
+        const char *kn = s->dwk ? tiles[s->dwk == 5][s->win.sw == 2] : "dwconv2d";
+        if (!st) st = ocl_kernel(c, OCL_PROG_CONV_DW, kn, &s->k, err);
+        if (!st && s->dwk) conv_dw_geometry(c, s);
         return st;
     }
+    if (s->px || s->pk) return conv_upload_px(c, s, wdata, bias, err);
     float *pw = s->blocked ? pack_weights_cb(s, wdata) : pack_weights(s, wdata);
     float *pb = pack_bias(s, bias);
     if (!pw || !pb) {
@@ -337,7 +392,7 @@ static semseg_status conv_run(void *state, const semseg_tensor *in, int32_t n_in
     (void)n_out;
     const semseg_tensor *res;
     cl_int has_res;
-    if (s->blocked)
+    if (s->blocked || s->wino)
         return ocl_fail(err, SEMSEG_STATUS_INTERNAL, "opencl: node %s: run without its scratch", s->name);
     if (!residual_arg(s, in, n_in, out, &res, &has_res))
         return ocl_fail(err, SEMSEG_STATUS_INTERNAL, "opencl: node %s: residual input %d missing",
@@ -354,17 +409,9 @@ static semseg_status conv_run(void *state, const semseg_tensor *in, int32_t n_in
     cl_int ck = 8192 / (w->kh * w->kw * 16), rb = 1;
     if (ck < 1) ck = 1;
     size_t items, planes = (size_t)s->N * s->G * s->OCB;
-    if (s->depthwise && s->dwk) {
-        int v[] = {s->C, s->H, s->W, s->OH, s->OW,
-                   w->sh, w->dh, w->dw, w->pt, w->pl, s->act};
-        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) OCL_ARG(&a, v[i]);
-        OCL_ARG(&a, s->lo);
-        OCL_ARG(&a, s->hi);
-        OCL_ARG(&a, has_res);
-        if (a.rc != CL_SUCCESS) return ocl_check(a.rc, "clSetKernelArg", s->name, err);
-        return ocl_launch3(s->ctx, s->k, ((size_t)s->OW + 7) / 8, (size_t)s->OH, (size_t)s->N * s->C,
-                           s->name, err);
-    }
+    if (s->depthwise && s->dwk) return conv_run_dw_tile(s, &a, has_res, err);
+    if (s->px) return conv_run_px(s, &a, has_res, err);
+    if (s->pk) return conv_run_pk(s, &a, has_res, err);
     if (s->depthwise) {
         int v[] = {s->C, s->H, s->W, s->OH, s->OW,
                    w->kh, w->kw, w->sh, w->sw, w->dh, w->dw, w->pt, w->pl, s->act};
@@ -388,13 +435,18 @@ static semseg_status conv_run(void *state, const semseg_tensor *in, int32_t n_in
         if (rb < 1) rb = 1;
         items = ((size_t)s->OH + rb - 1) / rb;
     }
-    OCL_ARG(&a, s->lo);
-    OCL_ARG(&a, s->hi);
-    OCL_ARG(&a, has_res);
+    conv_epilogue_args(&a, s, has_res);
     if (!s->depthwise) OCL_ARG(&a, ck);
     if (!s->depthwise && !s->pointwise) OCL_ARG(&a, rb);
     if (a.rc != CL_SUCCESS) return ocl_check(a.rc, "clSetKernelArg", s->name, err);
     return ocl_launch_heavy(s->ctx, s->k, items, planes, 1, s->name, err);
+}
+
+/* The scratch the run was given: device memory, as large as asked. */
+static int scratch_ok(const conv_state *s, const semseg_tensor *scratch)
+{
+    return scratch && scratch->buffer && !scratch->host && scratch->dims &&
+           (size_t)scratch->dims[0] >= conv_scratch_bytes(s) && scratch->offset % sizeof(float) == 0;
 }
 
 /* conv_pack into the scratch, then conv2d_cb over it. */
@@ -403,8 +455,7 @@ static semseg_status conv_run_blocked(conv_state *s, const semseg_tensor *x, con
                                       const semseg_tensor *scratch, char *err)
 {
     const ocl_window *w = &s->win;
-    if (!scratch || !scratch->buffer || scratch->host || !scratch->dims ||
-        (size_t)scratch->dims[0] < conv_scratch_bytes(s) || scratch->offset % sizeof(float))
+    if (!scratch_ok(s, scratch))
         return ocl_fail(err, SEMSEG_STATUS_INTERNAL, "opencl: node %s: device scratch missing or too small",
                         s->name);
     cl_mem sm = ocl_mem(scratch);
@@ -458,13 +509,17 @@ static semseg_status conv_run_scratch(void *state, const semseg_tensor *in, int3
                                       const semseg_tensor *scratch, char *err)
 {
     conv_state *s = state;
-    if (!s->blocked) return conv_run(state, in, n_in, out, n_out, err);
+    if (!s->blocked && !s->wino) return conv_run(state, in, n_in, out, n_out, err);
     const semseg_tensor *res;
     cl_int has_res;
     if (!residual_arg(s, in, n_in, out, &res, &has_res))
         return ocl_fail(err, SEMSEG_STATUS_INTERNAL, "opencl: node %s: residual input %d missing",
                         s->name, s->residual);
-    return conv_run_blocked(s, &in[0], res, has_res, &out[0], scratch, err);
+    if (!s->wino) return conv_run_blocked(s, &in[0], res, has_res, &out[0], scratch, err);
+    if (!scratch_ok(s, scratch))
+        return ocl_fail(err, SEMSEG_STATUS_INTERNAL, "opencl: node %s: device scratch missing or too small",
+                        s->name);
+    return ocl_wino_run(s->wino, &in[0], res, has_res, s->act, s->lo, s->hi, &out[0], scratch, err);
 }
 
 const ocl_op ocl_ops_conv[] = {

@@ -23,9 +23,8 @@
  * conv2d and conv2d_1x1 serve convolutions with fewer than 8 input channels
  * per group (or a stride of 3 or more along W); the others take conv_pack +
  * conv2d_cb / conv2d_cb_s2 (below), which read channel-blocked copies of the
- * input from the node's scratch.
- * dwconv2d: depthwise (one input and one output channel per group), 4 pixels
- * per work-item, weights in ONNX order [C][ky][kx].
+ * input from the node's scratch. Depthwise convolutions have their own
+ * program (conv_dw.cl).
  */
 #define CONV_TW 6
 #define CONV_SEG 96 /* pixels per conv2d_1x1 work-item: 16 tiles */
@@ -183,112 +182,6 @@ __kernel void conv2d_1x1(__global const float *x, int xo, __global const float *
         }
     }
 }
-
-#define DW_TW 4
-
-__kernel void dwconv2d(__global const float *x, int xo, __global const float *w,
-                       __global const float *bias, __global const float *res, int ro,
-                       __global float *y, int yo,
-                       int C, int H, int W, int OH, int OW,
-                       int KH, int KW, int SH, int SW, int DH, int DW, int PT, int PL,
-                       int act, float lo, float hi, int has_res)
-{
-    int OWB = (OW + DW_TW - 1) / DW_TW;
-    int p = get_global_id(0);
-    if (p >= OH * OWB) return;
-    int q = get_global_id(1); /* n * C + c */
-    int c = q % C;
-    int oy = p / OWB, ox0 = (p % OWB) * DW_TW;
-    float b = bias[c];
-    float4 a = (float4)(b);
-    __global const float *xp = x + xo + (size_t)q * H * W;
-    __global const float *wp = w + (size_t)c * KH * KW;
-    int iy0 = oy * SH - PT, ix0 = ox0 * SW - PL;
-    for (int ky = 0; ky < KH; ky++) {
-        int iy = iy0 + ky * DH;
-        if (iy < 0 || iy >= H) continue;
-        __global const float *row = xp + (size_t)iy * W;
-        for (int kx = 0; kx < KW; kx++) {
-            float wv = wp[ky * KW + kx];
-            int ix = ix0 + kx * DW;
-            float4 v;
-            v.s0 = (ix >= 0 && ix < W) ? row[ix] : 0.0f;
-            ix += SW;
-            v.s1 = (ix >= 0 && ix < W) ? row[ix] : 0.0f;
-            ix += SW;
-            v.s2 = (ix >= 0 && ix < W) ? row[ix] : 0.0f;
-            ix += SW;
-            v.s3 = (ix >= 0 && ix < W) ? row[ix] : 0.0f;
-            a = fma(v, (float4)(wv), a);
-        }
-    }
-    float acc[4];
-    vstore4(a, 0, acc);
-    int nt = min(DW_TW, OW - ox0);
-    size_t o = (size_t)q * OH * OW + (size_t)oy * OW + ox0;
-    for (int t = 0; t < nt; t++) {
-        float v = acc[t];
-        if (has_res) v += res[ro + o + t];
-        y[yo + o + t] = ocl_act(v, act, lo, hi);
-    }
-}
-
-/* dwconv2d_k3, dwconv2d_k5: depthwise with a square 3x3 or 5x5 kernel (all
- * of MobileNetV3's), 8 neighbouring output pixels of one row per work-item
- * on a 3-D launch (8-pixel segment, row, n*C + c). Explicit float8 vectors:
- * PoCL does not vectorise a body whose loads are conditional or gathered
- * (checked in its kernel cache), which every border-aware scalar form is.
- * Stride 1 only (conv.c): a tap whose 8 inputs lie inside the row is one
- * vload8; a tap that crosses a border goes through a zero-filled private
- * copy. (A stride-2 variant with vload16().even lost to
- * dwconv2d: on a 32-wide map half its segments touch a border.) The kernel
- * size is a compile-time constant so the tap loops unroll. */
-#define DW_FIXED(NAME, K) \
-__kernel void NAME(__global const float *x, int xo, __global const float *w, \
-                   __global const float *bias, __global const float *res, int ro, \
-                   __global float *y, int yo, int C, int H, int W, int OH, int OW, \
-                   int SH, int DH, int DW, int PT, int PL, \
-                   int act, float lo, float hi, int has_res) \
-{ \
-    int oy = get_global_id(1), q = get_global_id(2), c = q % C; \
-    int ox0 = get_global_id(0) * 8; \
-    if (ox0 >= OW) return; \
-    __global const float *xp = x + xo + (size_t)q * H * W; \
-    __global const float *wp = w + (size_t)c * (K * K); \
-    int iy0 = oy * SH - PT, ix0 = ox0 - PL; \
-    float8 a = (float8)(bias[c]); \
-    _Pragma("unroll") for (int ky = 0; ky < K; ky++) { \
-        int iy = iy0 + ky * DH; \
-        if (iy < 0 || iy >= H) continue; \
-        __global const float *row = xp + (size_t)iy * W; \
-        _Pragma("unroll") for (int kx = 0; kx < K; kx++) { \
-            int ix = ix0 + kx * DW; \
-            float8 v; \
-            if (ix >= 0 && ix + 7 < W) { \
-                v = vload8(0, row + ix); \
-            } else { \
-                float t[8]; \
-                for (int i = 0; i < 8; i++) { \
-                    int j = ix + i; \
-                    t[i] = j >= 0 && j < W ? row[j] : 0.0f; \
-                } \
-                v = vload8(0, t); \
-            } \
-            a = fma(v, (float8)(wp[ky * K + kx]), a); \
-        } \
-    } \
-    float r[8]; \
-    vstore8(a, 0, r); \
-    int nt = min(8, OW - ox0); \
-    size_t o = ((size_t)q * OH + oy) * OW + ox0; \
-    for (int i = 0; i < nt; i++) { \
-        float v = r[i]; \
-        if (has_res) v += res[ro + o + i]; \
-        y[yo + o + i] = ocl_act(v, act, lo, hi); \
-    } \
-}
-DW_FIXED(dwconv2d_k3, 3)
-DW_FIXED(dwconv2d_k5, 5)
 
 /* conv_pack + conv2d_cb: the path for convolutions with 8 or more input
  * channels per group (conv.c). conv2d reads a tile's 6 inputs of a tap from

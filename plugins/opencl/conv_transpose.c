@@ -26,6 +26,9 @@ typedef struct convt_state {
     int kh, kw, sh, sw, dh, dw, pt, pl;
     int act, residual;
     float lo, hi;
+    /* convt_dw_rows or convt_ph_s* (conv_transpose.cl); kernel columns
+     * per stride along W */
+    int dwrows, phase, tx;
 } convt_state;
 
 static int attr_pair(const semseg_node_info *n, const char *name, int def, int *a, int *b)
@@ -144,6 +147,40 @@ static cl_int *start_table(const convt_state *s)
     return t;
 }
 
+/* convt_dw_rows and convt_ph_s*: weights [C = G*Cg][OCg][KH][KW] ->
+ * [OC][Cg][KH][TX*SW] with TX = ceil(KW/SW) and zeros past KW, so that
+ * the SW kernel columns r + j*SW (r < SW) of a tap j are consecutive. */
+static semseg_status phase_create(ocl_ctx *c, const semseg_node_info *n, convt_state *s, char *err)
+{
+    static const char *const ph[] = {NULL, "convt_ph_s1", "convt_ph_s2", NULL, "convt_ph_s4",
+                                     NULL, NULL, NULL, "convt_ph_s8"};
+    s->tx = (s->kw + s->sw - 1) / s->sw;
+    size_t row = (size_t)s->tx * s->sw, per = (size_t)s->Cg * s->kh * row, nw = (size_t)s->OC * per;
+    float *pw = calloc(nw, sizeof *pw), *pb = calloc((size_t)s->OC, sizeof *pb);
+    if (!pw || !pb) {
+        free(pw);
+        free(pb);
+        return ocl_fail(err, SEMSEG_STATUS_NO_MEMORY, "opencl: node %s: out of memory", n->name);
+    }
+    const float *w = n->inputs[1].data;
+    for (size_t oc = 0; oc < (size_t)s->OC; oc++) {
+        size_t g = oc / s->OCg, m = oc % s->OCg;
+        for (size_t ci = 0; ci < (size_t)s->Cg; ci++)
+            for (size_t ky = 0; ky < (size_t)s->kh; ky++)
+                memcpy(pw + oc * per + (ci * s->kh + ky) * row,
+                       w + (((g * s->Cg + ci) * s->OCg + m) * s->kh + ky) * s->kw,
+                       (size_t)s->kw * sizeof *pw);
+    }
+    if (semseg_input_present(n, 2)) memcpy(pb, n->inputs[2].data, (size_t)s->OC * sizeof *pb);
+    semseg_status st = ocl_upload(c, pw, nw * sizeof *pw, &s->w, s->name, err);
+    if (!st) st = ocl_upload(c, pb, (size_t)s->OC * sizeof *pb, &s->b, s->name, err);
+    free(pw);
+    free(pb);
+    const char *kn = s->dwrows ? "convt_dw_rows" : ph[s->sw];
+    if (!st) st = ocl_kernel(c, OCL_PROG_CONV_TRANSPOSE, kn, &s->k, err);
+    return st;
+}
+
 static semseg_status convt_create(ocl_ctx *c, const semseg_node_info *n, void **state, char *err)
 {
     convt_state *s = calloc(1, sizeof *s);
@@ -160,6 +197,10 @@ static semseg_status convt_create(ocl_ctx *c, const semseg_node_info *n, void **
     s->hi = e ? e->act_max : 0.0f;
     s->residual = e ? e->residual : -1;
 
+    int dil1 = s->dh == 1 && s->dw == 1;
+    s->dwrows = dil1 && s->Cg == 1 && s->OCg == 1 && s->sw % 8 == 0;
+    s->phase = dil1 && !s->dwrows && (s->sw == 1 || s->sw == 2 || s->sw == 4 || s->sw == 8);
+    if (s->dwrows || s->phase) return phase_create(c, n, s, err);
     /* [C = G*Cg][OCg][KH][KW] -> [G][OCg][KH][KW][Cg] */
     size_t kk = (size_t)s->kh * s->kw, G = (size_t)(s->C / s->Cg);
     size_t nw = (size_t)s->C * s->OCg * kk;
@@ -211,6 +252,20 @@ static semseg_status convt_run(void *state, const semseg_tensor *in, int32_t n_i
     OCL_ARG(&a, s->b);
     ocl_arg_tensor(&a, res);
     ocl_arg_tensor(&a, &out[0]);
+    if (s->dwrows || s->phase) {
+        int v[] = {s->C, s->H, s->W, s->OC, s->OH, s->OW, s->Cg, s->OCg, s->kh, s->sh, s->tx,
+                   s->pt, s->pl, s->act};
+        int dv[] = {s->C, s->H, s->W, s->OH, s->OW, s->kh, s->sh, s->sw, s->tx, s->pt, s->pl, s->act};
+        if (s->dwrows)
+            for (size_t i = 0; i < sizeof dv / sizeof dv[0]; i++) OCL_ARG(&a, dv[i]);
+        else
+            for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) OCL_ARG(&a, v[i]);
+        OCL_ARG(&a, s->lo);
+        OCL_ARG(&a, s->hi);
+        OCL_ARG(&a, has_res);
+        if (a.rc != CL_SUCCESS) return ocl_check(a.rc, "clSetKernelArg", s->name, err);
+        return ocl_launch_heavy(s->ctx, s->k, (size_t)s->OH, (size_t)s->N * s->OC, 1, s->name, err);
+    }
     OCL_ARG(&a, s->start);
     int v[] = {s->N, s->C, s->H, s->W, s->OC, s->OH, s->OW, s->Cg, s->OCg, s->kh, s->kw,
                s->sh, s->sw, s->dh, s->dw, s->pt, s->pl, s->act};

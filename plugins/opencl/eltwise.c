@@ -24,7 +24,7 @@ typedef struct eltwise_state {
     ocl_ctx *ctx;
     char name[128];
     cl_kernel k;
-    int flat;
+    int flat, rows; /* bin_*_flat; bin_*_rr/_rb/_ra (a work-item per row) */
     cl_int op, n;
     cl_int4 dims, sa, sb;
     float alpha, beta;
@@ -105,8 +105,7 @@ static semseg_support binary_supports(const ocl_ctx *c, const semseg_node_info *
 static semseg_status binary_create(ocl_ctx *c, const semseg_node_info *n, void **state, char *err)
 {
     static const char *const names[] = {"Add", "Sub", "Mul", "Div"};
-    static const char *const kernels[][2] = {{"bin_add", "bin_add_flat"}, {"bin_sub", "bin_sub_flat"},
-                                             {"bin_mul", "bin_mul_flat"}, {"bin_div", "bin_div_flat"}};
+    static const char *const kernels[] = {"bin_add", "bin_sub", "bin_mul", "bin_div"};
     eltwise_state *s = state_new(c, n);
     if (!s) return ocl_fail(err, SEMSEG_STATUS_NO_MEMORY, "opencl: node %s: out of memory", n->name);
     *state = s;
@@ -125,7 +124,17 @@ static semseg_status binary_create(ocl_ctx *c, const semseg_node_info *n, void *
         pa[i] = j >= 0 ? (cl_int)b.sa[j] : 0;
         pb[i] = j >= 0 ? (cl_int)b.sb[j] : 0;
     }
-    return ocl_kernel(c, OCL_PROG_ELTWISE, kernels[s->op][s->flat], &s->k, err);
+    /* Rows of dim 3 that each input walks contiguously or broadcasts. */
+    const char *variant = "";
+    if (s->flat) {
+        variant = "_flat";
+    } else if (s->dims.s[3] >= 8 && (pa[3] == 1 || pb[3] == 1) && pa[3] <= 1 && pb[3] <= 1) {
+        s->rows = 1;
+        variant = pa[3] == 0 ? "_ra" : pb[3] == 0 ? "_rb" : "_rr";
+    }
+    char kn[32];
+    snprintf(kn, sizeof kn, "%s%s", kernels[s->op], variant);
+    return ocl_kernel(c, OCL_PROG_ELTWISE, kn, &s->k, err);
 }
 
 static semseg_status binary_run(void *state, const semseg_tensor *in, int32_t n_in,
@@ -163,8 +172,9 @@ static semseg_status binary_run(void *state, const semseg_tensor *in, int32_t n_
         OCL_ARG(&a, s->sa);
         OCL_ARG(&a, s->sb);
         if (a.rc != CL_SUCCESS) return ocl_check(a.rc, "clSetKernelArg", s->name, err);
-        semseg_status st = ocl_launch3(s->ctx, s->k, (size_t)d[3], (size_t)d[2], (size_t)d[1],
-                                       s->name, err);
+        semseg_status st = s->rows ? ocl_launch2(s->ctx, s->k, (size_t)d[2], (size_t)d[1], s->name, err)
+                                   : ocl_launch3(s->ctx, s->k, (size_t)d[3], (size_t)d[2], (size_t)d[1],
+                                                 s->name, err);
         if (st) return st;
     }
     return SEMSEG_STATUS_OK;
@@ -261,7 +271,7 @@ static semseg_status unary_run(void *state, const semseg_tensor *in, int32_t n_i
     OCL_ARG(&a, s->alpha);
     OCL_ARG(&a, s->beta);
     if (a.rc != CL_SUCCESS) return ocl_check(a.rc, "clSetKernelArg", s->name, err);
-    return ocl_launch1(s->ctx, s->k, (size_t)s->n, s->name, err);
+    return ocl_launch1(s->ctx, s->k, ((size_t)s->n + 7) / 8, s->name, err);
 }
 
 #define BINARY(name) {"", name, binary_supports, binary_create, binary_run, eltwise_destroy, 0}

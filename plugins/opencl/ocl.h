@@ -23,6 +23,9 @@
 /* One program per .cl file; common.cl is prepended to each. */
 typedef enum ocl_prog {
     OCL_PROG_CONV,
+    OCL_PROG_CONV_DW,
+    OCL_PROG_CONV_PX,
+    OCL_PROG_CONV_WINO,
     OCL_PROG_CONV_TRANSPOSE,
     OCL_PROG_RESIZE,
     OCL_PROG_POOL,
@@ -49,6 +52,7 @@ typedef struct ocl_ctx {
     int sub_device;                  /* device is a sub-device we created */
     cl_uint compute_units;
     size_t max_work_group;
+    cl_ulong local_mem;              /* CL_DEVICE_LOCAL_MEM_SIZE */
     char cache_dir[1024];            /* "" when no cache directory is usable */
     cl_program programs[OCL_PROG_COUNT];
     /* What building programs cost this context (docs/opencl.md, tests). */
@@ -97,6 +101,23 @@ extern const ocl_op ocl_ops_argmax[];
 extern const ocl_op ocl_ops_adaptive_avgpool[];
 extern const ocl_op_scratch ocl_ops_with_scratch[]; /* conv.c */
 
+/* ---- conv_wino.c: Winograd F(2x2, 3x3) for conv.c ---- */
+typedef struct ocl_wino ocl_wino;
+typedef struct ocl_wino_geom {
+    const char *name;                       /* the node's */
+    int N, C, H, W, OC, OH, OW, dh, dw, pt, pl;
+} ocl_wino_geom;
+/* w: [OC][C][3][3], bias: [OC] or NULL. Asks for *scratch_bytes of device
+ * scratch at run. */
+semseg_status ocl_wino_create(ocl_ctx *c, const ocl_wino_geom *g, const float *w, const float *bias,
+                              ocl_wino **out, size_t *scratch_bytes, char *err);
+semseg_status ocl_wino_run(ocl_wino *wn, const semseg_tensor *x, const semseg_tensor *res, cl_int has_res,
+                           int act, float lo, float hi, const semseg_tensor *y,
+                           const semseg_tensor *scratch, char *err);
+void ocl_wino_destroy(ocl_wino *wn);
+/* Tiles of 2x2 outputs (d apart) that cover an oh x ow output. */
+int64_t ocl_wino_tiles(int oh, int ow, int dh, int dw);
+
 /* ---- util.c ---- */
 const char *ocl_error_name(cl_int rc);
 semseg_status ocl_fail(char *err, semseg_status st, const char *fmt, ...)
@@ -125,6 +146,14 @@ semseg_status ocl_launch3(ocl_ctx *c, cl_kernel k, size_t n0, size_t n1, size_t 
  * groups to balance the device's threads. */
 semseg_status ocl_launch_heavy(ocl_ctx *c, cl_kernel k, size_t n0, size_t n1, size_t n2,
                                const char *what, char *err);
+/* A 3-D launch with the work-group size given (kernels that share local
+ * memory within a group); global must be a multiple of local. */
+semseg_status ocl_launch_local(ocl_ctx *c, cl_kernel k, const size_t global[3],
+                               const size_t local[3], const char *what, char *err);
+
+/* Floats of local memory a work-group may use: want, or half the device's
+ * local memory when that is less. */
+size_t ocl_local_floats(const ocl_ctx *c, size_t want);
 
 /* Sequential clSetKernelArg with the first error kept. */
 typedef struct ocl_args {

@@ -145,6 +145,7 @@ static void device_strings(ocl_ctx *c)
                     &c->compute_units, NULL);
     clGetDeviceInfo(c->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof c->max_work_group,
                     &c->max_work_group, NULL);
+    clGetDeviceInfo(c->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof c->local_mem, &c->local_mem, NULL);
     if (c->compute_units == 0) c->compute_units = 1;
     if (c->max_work_group == 0) c->max_work_group = 1;
 }

@@ -19,7 +19,7 @@ typedef struct pool_state {
     ocl_ctx *ctx;
     char name[128];
     cl_kernel k;
-    int global;
+    int global, v8; /* global_pool; pool2d_v8_s* */
     cl_int mode, NC, H, W, OH, OW;
     ocl_window win;
 } pool_state;
@@ -76,7 +76,10 @@ static semseg_status pool_create(ocl_ctx *c, const semseg_node_info *n, void **s
     s->W = (cl_int)x->dims[3];
     s->OH = (cl_int)n->outputs[0].dims[2];
     s->OW = (cl_int)n->outputs[0].dims[3];
-    return ocl_kernel(c, OCL_PROG_POOL, "pool2d", &s->k, err);
+    /* Dilation 1 and a stride of 1 or 2 along W: 8 outputs per work-item. */
+    s->v8 = s->win.dw == 1 && (s->win.sw == 1 || s->win.sw == 2);
+    const char *kn = !s->v8 ? "pool2d" : s->win.sw == 1 ? "pool2d_v8_s1" : "pool2d_v8_s2";
+    return ocl_kernel(c, OCL_PROG_POOL, kn, &s->k, err);
 }
 
 static semseg_status pool_run(void *state, const semseg_tensor *in, int32_t n_in,
@@ -98,12 +101,17 @@ static semseg_status pool_run(void *state, const semseg_tensor *in, int32_t n_in
         const ocl_window *w = &s->win;
         int v[] = {s->NC, s->H, s->W, s->OH, s->OW, w->kh, w->kw, w->sh, w->sw, w->dh, w->dw,
                    w->pt, w->pl, s->mode};
-        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) OCL_ARG(&a, v[i]);
-        items = 0;
+        int v8[] = {s->NC, s->H, s->W, s->OH, s->OW, w->kh, w->kw, w->sh, w->dh,
+                    w->pt, w->pl, s->mode};
+        if (s->v8)
+            for (size_t i = 0; i < sizeof v8 / sizeof v8[0]; i++) OCL_ARG(&a, v8[i]);
+        else
+            for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) OCL_ARG(&a, v[i]);
+        items = s->v8 ? ((size_t)s->OW + 7) / 8 : (size_t)s->OW;
     }
     if (a.rc != CL_SUCCESS) return ocl_check(a.rc, "clSetKernelArg", s->name, err);
     if (!s->global)
-        return ocl_launch3(s->ctx, s->k, (size_t)s->OW, (size_t)s->OH, (size_t)s->NC, s->name, err);
+        return ocl_launch3(s->ctx, s->k, items, (size_t)s->OH, (size_t)s->NC, s->name, err);
     return ocl_launch1(s->ctx, s->k, items, s->name, err);
 }
 

@@ -28,7 +28,8 @@
 
 #include "ocl.h"
 
-extern const char ocl_src_common[], ocl_src_conv[], ocl_src_conv_transpose[],
+extern const char ocl_src_common[], ocl_src_conv[], ocl_src_conv_dw[], ocl_src_conv_px[],
+    ocl_src_conv_wino[], ocl_src_conv_transpose[],
     ocl_src_resize[], ocl_src_pool[], ocl_src_batchnorm[], ocl_src_eltwise[],
     ocl_src_concat[], ocl_src_softmax[], ocl_src_argmax[], ocl_src_adaptive_avgpool[];
 
@@ -37,6 +38,9 @@ static const struct {
     const char *src;
 } sources[OCL_PROG_COUNT] = {
     [OCL_PROG_CONV] = {"conv", ocl_src_conv},
+    [OCL_PROG_CONV_DW] = {"conv_dw", ocl_src_conv_dw},
+    [OCL_PROG_CONV_PX] = {"conv_px", ocl_src_conv_px},
+    [OCL_PROG_CONV_WINO] = {"conv_wino", ocl_src_conv_wino},
     [OCL_PROG_CONV_TRANSPOSE] = {"conv_transpose", ocl_src_conv_transpose},
     [OCL_PROG_RESIZE] = {"resize", ocl_src_resize},
     [OCL_PROG_POOL] = {"pool", ocl_src_pool},

@@ -23,7 +23,9 @@
  * keep_aspect_ratio_policy not_larger / not_smaller the min / max of those
  * ratios over the resized axes. scales, sizes and roi must be load-time
  * constants; the per-row and per-column source indices and weights are
- * computed here in double and uploaded, so the kernels only gather.
+ * computed here in double and uploaded, so the kernels only gather. Linear
+ * modes other than tf_crop_and_resize run separably (resize_linear_band,
+ * resize.cl) when a band of rows fits the work-group's local memory.
  */
 #include <math.h>
 #include <stdio.h>
@@ -53,6 +55,12 @@ typedef struct resize_state {
     int linear;
     cl_int NC, H, W, OH, OW;
     float extrap;
+    /* resize_linear_band: row and column tables, padded width, rows per
+     * band, local rows per plane, bands, work-group (l x 1 x gc). */
+    int band;
+    cl_mem ytab, ywt, xtab, xwt;
+    cl_int OWP, RB, NR;
+    int nb, l, gc;
 } resize_state;
 
 static int lookup(const char *s, const char *const *names, int n)
@@ -263,9 +271,84 @@ static void resize_destroy(void *state)
     resize_state *s = state;
     if (!s) return;
     if (s->k) clReleaseKernel(s->k);
-    if (s->idx) clReleaseMemObject(s->idx);
-    if (s->wt) clReleaseMemObject(s->wt);
+    cl_mem m[] = {s->idx, s->wt, s->ytab, s->ywt, s->xtab, s->xwt};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (m[i]) clReleaseMemObject(m[i]);
     free(s);
+}
+
+/* Floats of local memory a resize_linear_band work-group may use (its
+ * rows should stay in a 32 KB L1). */
+#define RESIZE_LOCAL_FLOATS 6144
+
+/* Most input rows any band of rb output rows reads (ytab: [OH][2]). */
+static int band_rows(const cl_int *ytab, int oh, int rb)
+{
+    int most = 0;
+    for (int o = 0; o < oh; o += rb) {
+        int last = o + rb < oh ? o + rb - 1 : oh - 1;
+        int n = ytab[2 * last + 1] - ytab[2 * o] + 1;
+        if (n > most) most = n;
+    }
+    return most;
+}
+
+/* Bands, planes per work-group and work-items of resize_linear_band, as
+ * for the depthwise tiles (conv.c): bands as tall as the budget allows,
+ * evened out; planes per group a power of two dividing N*C that fits,
+ * leaving at least 8 groups. 0 when not even one output row fits. */
+static int band_geometry(const ocl_ctx *c, resize_state *s, const cl_int *ytab)
+{
+    size_t budget = ocl_local_floats(c, RESIZE_LOCAL_FLOATS);
+    int rb = s->OH;
+    while (rb > 1 && (size_t)band_rows(ytab, s->OH, rb) * s->OWP > budget) rb = (rb + 1) / 2;
+    if ((size_t)band_rows(ytab, s->OH, rb) * s->OWP > budget) return 0;
+    s->nb = (s->OH + rb - 1) / rb;
+    s->RB = (s->OH + s->nb - 1) / s->nb;
+    s->nb = (s->OH + s->RB - 1) / s->RB;
+    s->NR = band_rows(ytab, s->OH, s->RB);
+    size_t per = (size_t)s->NR * s->OWP;
+    /* A CPU runs a group's work-items one after another on one thread:
+     * one work-item walks the whole band. A GPU gets a row's segments. */
+    s->l = 1;
+    while (c->is_gpu && s->l * 2 <= s->OWP / 8 && s->l * 2 <= 64) s->l *= 2;
+    s->gc = 1;
+    while (s->NC % (s->gc * 2) == 0 && per * s->gc * 2 <= budget &&
+           s->nb * (s->NC / (s->gc * 2)) >= 8 && s->l * s->gc * 2 <= 256)
+        s->gc *= 2;
+    return 1;
+}
+
+/* The tables of resize_linear_band (resize.cl) from the row and column
+ * pairs fill_axis made; columns past OW repeat the last one. */
+static semseg_status band_create(ocl_ctx *c, resize_state *s, const cl_int *idx, const float *wt,
+                                 char *err)
+{
+    s->OWP = (s->OW + 7) / 8 * 8;
+    if (!band_geometry(c, s, idx)) return SEMSEG_STATUS_OK;
+    cl_int *xt = malloc(2 * (size_t)s->OWP * sizeof *xt);
+    float *xw = malloc((size_t)s->OWP * sizeof *xw);
+    if (!xt || !xw) {
+        free(xt);
+        free(xw);
+        return ocl_fail(err, SEMSEG_STATUS_NO_MEMORY, "opencl: node %s: out of memory", s->name);
+    }
+    const cl_int *ci = idx + 2 * s->OH;
+    for (int o = 0; o < s->OWP; o++) {
+        int k = o < s->OW ? o : s->OW - 1;
+        xt[o] = ci[2 * k];
+        xt[s->OWP + o] = ci[2 * k + 1];
+        xw[o] = wt[s->OH + k];
+    }
+    semseg_status st = ocl_upload(c, idx, 2 * (size_t)s->OH * sizeof *idx, &s->ytab, s->name, err);
+    if (!st) st = ocl_upload(c, wt, (size_t)s->OH * sizeof *wt, &s->ywt, s->name, err);
+    if (!st) st = ocl_upload(c, xt, 2 * (size_t)s->OWP * sizeof *xt, &s->xtab, s->name, err);
+    if (!st) st = ocl_upload(c, xw, (size_t)s->OWP * sizeof *xw, &s->xwt, s->name, err);
+    free(xt);
+    free(xw);
+    if (!st) st = ocl_kernel(c, OCL_PROG_RESIZE, "resize_linear_band", &s->k, err);
+    if (!st) s->band = 1;
+    return st;
 }
 
 static semseg_status resize_create(ocl_ctx *c, const semseg_node_info *n, void **state, char *err)
@@ -297,7 +380,16 @@ static semseg_status resize_create(ocl_ctx *c, const semseg_node_info *n, void *
     }
     fill_axis(&p, 2, s->H, s->OH, idx, wt);
     fill_axis(&p, 3, s->W, s->OW, idx + per * s->OH, wt + s->OH);
-    semseg_status st = ocl_upload(c, idx, n_idx * sizeof *idx, &s->idx, s->name, err);
+    semseg_status st = SEMSEG_STATUS_OK;
+    if (p.linear && p.cm != CM_TF_CROP && s->OH > 0 && s->OW > 0) {
+        st = band_create(c, s, idx, wt, err);
+        if (st || s->band) {
+            free(idx);
+            free(wt);
+            return st;
+        }
+    }
+    st = ocl_upload(c, idx, n_idx * sizeof *idx, &s->idx, s->name, err);
     if (!st && p.linear)
         st = ocl_upload(c, wt, (size_t)(s->OH + s->OW) * sizeof *wt, &s->wt, s->name, err);
     free(idx);
@@ -316,6 +408,19 @@ static semseg_status resize_run(void *state, const semseg_tensor *in, int32_t n_
     ocl_args a = {s->k, 0, CL_SUCCESS};
     ocl_arg_tensor(&a, &in[0]);
     ocl_arg_tensor(&a, &out[0]);
+    if (s->band) {
+        ocl_arg(&a, (size_t)s->gc * s->NR * s->OWP * sizeof(float), NULL);
+        cl_int v[] = {s->H, s->W, s->OH, s->OW, s->OWP, s->RB, s->NR};
+        for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) OCL_ARG(&a, v[i]);
+        OCL_ARG(&a, s->ytab);
+        OCL_ARG(&a, s->ywt);
+        OCL_ARG(&a, s->xtab);
+        OCL_ARG(&a, s->xwt);
+        if (a.rc != CL_SUCCESS) return ocl_check(a.rc, "clSetKernelArg", s->name, err);
+        size_t global[3] = {(size_t)s->l, (size_t)s->nb, (size_t)s->NC};
+        size_t local[3] = {(size_t)s->l, 1, (size_t)s->gc};
+        return ocl_launch_local(s->ctx, s->k, global, local, s->name, err);
+    }
     OCL_ARG(&a, s->NC);
     OCL_ARG(&a, s->H);
     OCL_ARG(&a, s->W);

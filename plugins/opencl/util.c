@@ -150,6 +150,26 @@ semseg_status ocl_launch_heavy(ocl_ctx *c, cl_kernel k, size_t n0, size_t n1, si
     return launch(c, k, n0, n1, n2, 1, what, err);
 }
 
+semseg_status ocl_launch_local(ocl_ctx *c, cl_kernel k, const size_t global[3],
+                               const size_t local[3], const char *what, char *err)
+{
+    if (global[0] == 0 || global[1] == 0 || global[2] == 0) return SEMSEG_STATUS_OK;
+    /* A device may allow fewer work-items per group for this kernel: the
+     * band kernels then take fewer planes per group (dimension 2), which
+     * they all allow. */
+    size_t kmax = 0, l[3] = {local[0], local[1], local[2]};
+    clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL);
+    while (kmax && l[0] * l[1] * l[2] > kmax && l[2] > 1 && l[2] % 2 == 0) l[2] /= 2;
+    cl_int rc = clEnqueueNDRangeKernel(c->queue, k, 3, NULL, global, l, 0, NULL, NULL);
+    return ocl_check(rc, "clEnqueueNDRangeKernel", what, err);
+}
+
+size_t ocl_local_floats(const ocl_ctx *c, size_t want)
+{
+    size_t half = (size_t)(c->local_mem / 2 / sizeof(float));
+    return c->local_mem && half < want ? half : want;
+}
+
 semseg_status ocl_launch2(ocl_ctx *c, cl_kernel k, size_t n0, size_t n1,
                           const char *what, char *err)
 {

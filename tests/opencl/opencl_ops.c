@@ -124,6 +124,10 @@ static void *run_ocl(tctx *t, node_b *b, int want_fused, int inplace)
     }
     off[NB_MAX_IN] = inplace ? off[0] : pos;
     pos += align256(out_bytes(b) + 1);
+    /* A guard after the output (not in place): a kernel that stores past
+     * its output's end changes it. */
+    size_t guard_at = off[NB_MAX_IN] + out_bytes(b), guard_len = inplace ? 0 : pos + 256 - guard_at;
+    pos += 256;
     off[NB_MAX_IN + 1] = pos;
     pos += align256(scratch + 1);
     void *buf = p->mem_alloc(c, pos);
@@ -140,12 +144,21 @@ static void *run_ocl(tctx *t, node_b *b, int want_fused, int inplace)
                              (size_t)semseg_numel(v->rank, v->dims) * semseg_dtype_size(v->dtype), err);
         }
     }
+    unsigned char guard[512 + 256];
+    memset(guard, 0xA5, sizeof guard);
+    if (!s && guard_len) s = p->mem_write(c, buf, guard_at, guard, guard_len, err);
     int64_t sdim = (int64_t)scratch;
     semseg_tensor out = {buf, off[NB_MAX_IN], b->out[0].dtype, b->out[0].rank, b->out[0].dims, 0};
     semseg_tensor st = {buf, off[NB_MAX_IN + 1], SEMSEG_DTYPE_UINT8, 1, &sdim, 0};
     if (!s) s = p->kernel_run(k, in, b->n.n_inputs, &out, 1, scratch ? &st : NULL, err);
     if (!s && p->synchronize) s = p->synchronize(c, err);
     if (!s) s = p->mem_read(c, buf, off[NB_MAX_IN], y, out_bytes(b), err);
+    unsigned char after[sizeof guard];
+    if (!s && guard_len) s = p->mem_read(c, buf, guard_at, after, guard_len, err);
+    if (!s && guard_len && memcmp(after, guard, guard_len) != 0) {
+        snprintf(err, SEMSEG_ERRMSG_SIZE, "wrote past the end of its output");
+        s = SEMSEG_STATUS_INTERNAL;
+    }
     p->kernel_destroy(k);
     if (buf) p->mem_free(c, buf);
     if (s) {
@@ -263,6 +276,8 @@ static void test_conv_blocked(tctx *t)
         {"cb 1x1 on 1x1 (SE)", {1, 64, 1, 1, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
         {"cb 1x1 600ch n2 12x12 (2 chunks, 2 segments)", {2, 600, 12, 12, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
         {"cb 3x3 s2 72ch/group g2 (2 chunks)", {1, 144, 11, 13, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, NULL}},
+        {"cb 1x1 300ch 16x32 (panel pitch padded)", {1, 300, 16, 32, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
+        {"cb 3x3 16ch 14x14 (panel pitch padded)", {1, 16, 14, 14, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL}},
     };
     node_b b;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -273,6 +288,157 @@ static void test_conv_blocked(tctx *t)
     conv_node(&b, "cb 3x3 s2 72ch n2 (2 chunks) fused residual+clip", s2);
     int r = nb_input(&b, 4, D(2, 40, 5, 9), -1, 1, 0);
     nb_epilogue(&b, SEMSEG_ACT_CLIP, -0.5f, 0.7f, r);
+    check(t, &b);
+}
+
+/* Depthwise 3x3 and 5x5 with a stride of 1 or 2 along W (dw_tile_*,
+ * conv_dw.c): rows not a multiple of 8, odd and even left pads with the
+ * stride-2 phase split, strides and dilations per axis, maps smaller than
+ * the window, bands of rows (tall wide maps), several channels per
+ * work-group (many channels on a small map), the batch, the epilogue; and
+ * the windows that stay on dwconv2d. */
+static void test_conv_dw(tctx *t)
+{
+    static const struct {
+        const char *name;
+        conv_p p;
+    } cases[] = {
+        {"dw tile 3x3 37x29 (row tails)", {1, 5, 37, 29, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5, 1, NULL}},
+        {"dw tile 5x5 s2 left pad 1 (odd phase)", {1, 3, 23, 31, 3, 5, 5, 2, 2, 1, 1, 1, 1, 2, 2, 3, 1, NULL}},
+        {"dw tile 5x5 s2 pad 2 (MobileNetV3)", {1, 4, 24, 40, 4, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 4, 1, NULL}},
+        {"dw tile 3x3 s2 dil2 n2", {2, 4, 19, 21, 4, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 4, 1, NULL}},
+        {"dw tile 3x3 s(2,1)", {1, 3, 17, 20, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 3, 0, NULL}},
+        {"dw tile 3x3 s(1,2) asym pads", {1, 3, 12, 17, 3, 3, 3, 1, 2, 1, 1, 0, 1, 2, 0, 3, 1, NULL}},
+        {"dw tile 5x5 dil(1,2) asym pads", {1, 2, 14, 19, 2, 5, 5, 1, 1, 1, 2, 2, 4, 2, 3, 2, 1, NULL}},
+        {"dw tile 5x5 dil2 64ch 16x16 (channel groups)", {1, 64, 16, 16, 64, 5, 5, 1, 1, 2, 2, 4, 4, 4, 4, 64, 1, NULL}},
+        {"dw tile 3x3 90x200 (row bands)", {1, 2, 90, 200, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, NULL}},
+        {"dw tile 5x5 s2 101x150 (row bands)", {1, 2, 101, 150, 2, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 2, 0, NULL}},
+        {"dw tile 5x5 on 3x3 (window past the map)", {1, 4, 3, 3, 4, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 4, 1, NULL}},
+        {"dw tile 3x3 on 1x1", {1, 8, 1, 1, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, 1, NULL}},
+        {"dw tile 3x3 s2 VALID", {1, 3, 9, 18, 3, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 3, 1, "VALID"}},
+        {"dw 3x3 s3 (dwconv2d)", {1, 3, 10, 14, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, 1, NULL}},
+        {"dw 7x7 (dwconv2d)", {1, 2, 9, 12, 2, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3, 2, 1, NULL}},
+    };
+    node_b b;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        conv_node(&b, cases[i].name, cases[i].p);
+        check(t, &b);
+    }
+    conv_p r = {2, 6, 13, 21, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6, 1, NULL};
+    conv_node(&b, "dw tile 3x3 n2 fused residual+hardswish", r);
+    int ri = nb_input(&b, 4, D(2, 6, 13, 21), -4, 4, 0);
+    nb_epilogue(&b, SEMSEG_ACT_HARDSWISH, 0, 0, ri);
+    check(t, &b);
+    conv_p c2 = {1, 5, 20, 22, 5, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 5, 1, NULL};
+    conv_node(&b, "dw tile 5x5 s2 fused clip", c2);
+    nb_epilogue(&b, SEMSEG_ACT_CLIP, -0.3f, 0.4f, -1);
+    check(t, &b);
+}
+
+/* Pointwise convolutions read straight from NCHW (conv1x1_px, conv.c: one
+ * group, at most 128 input channels or a map of at most 16x16): a partial
+ * last 16-pixel tile and 6-channel block, the batch, output channels
+ * split among work-items on small maps, and the epilogue; and the 1x1
+ * convolutions that stay elsewhere. */
+static void test_conv_px(tctx *t)
+{
+    static const struct {
+        const char *name;
+        conv_p p;
+    } cases[] = {
+        {"px 1x1 16->40 13x11 (partial tile and block)", {1, 16, 13, 11, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
+        {"px 1x1 n2 24->7", {2, 24, 8, 8, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, NULL}},
+        {"px 1x1 3->10 (few channels)", {1, 3, 9, 9, 10, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
+        {"px 1x1 300->20 10x10 (small map, split)", {1, 300, 10, 10, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
+        {"px 1x1 4x4 map (one tile) 8->13", {1, 8, 4, 4, 13, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
+        {"px 1x1 5x5 map (last tile of 9) 12->6", {1, 12, 5, 5, 6, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
+        {"px 1x1 120->40 40x40", {1, 120, 40, 40, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
+        {"conv 1x1 20->9 on 3x3 (not px)", {1, 20, 3, 3, 9, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
+        {"conv 1x1 300->20 20x20 (not px: cb)", {1, 300, 20, 20, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL}},
+    };
+    node_b b;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        conv_node(&b, cases[i].name, cases[i].p);
+        check(t, &b);
+    }
+    conv_p r = {2, 40, 7, 9, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL};
+    conv_node(&b, "px 1x1 n2 fused residual+relu", r);
+    int ri = nb_input(&b, 4, D(2, 24, 7, 9), -1, 1, 0);
+    nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, ri);
+    check(t, &b);
+    conv_node(&b, "px 1x1 fused hardswish", r);
+    nb_epilogue(&b, SEMSEG_ACT_HARDSWISH, 0, 0, -1);
+    check(t, &b);
+    conv_node(&b, "px 1x1 fused clip", r);
+    nb_epilogue(&b, SEMSEG_ACT_CLIP, -0.2f, 0.3f, -1);
+    check(t, &b);
+}
+
+/* Convolutions over fewer than 8 input channels (the RGB stems) with a
+ * stride of 1 or 2 along W (convk_px_*, conv.c): bands of rows, the
+ * stride-2 phase split with odd and even left pads, dilation, the batch,
+ * the epilogue; a stride of 3 stays on conv2d. */
+static void test_conv_pk(tctx *t)
+{
+    static const struct {
+        const char *name;
+        conv_p p;
+    } cases[] = {
+        {"pk 3x3 3->16 100x70 (row bands)", {1, 3, 100, 70, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL}},
+        {"pk 3x3 s2 3->10 61x77 n2", {2, 3, 61, 77, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, NULL}},
+        {"pk 3x3 s2 left pad 0 3->7 20x33", {1, 3, 20, 33, 7, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, 0, NULL}},
+        {"pk 5x5 dil2 s(2,1) 2->9", {1, 2, 23, 26, 9, 5, 5, 2, 1, 2, 2, 4, 3, 4, 5, 1, 1, NULL}},
+        {"pk 7x7 s2 p3 3->8 40x52", {1, 3, 40, 52, 8, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, 1, NULL}},
+        {"conv 3x3 s3 3ch (conv2d)", {1, 3, 20, 25, 5, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, NULL}},
+    };
+    node_b b;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        conv_node(&b, cases[i].name, cases[i].p);
+        check(t, &b);
+    }
+    conv_p r = {2, 3, 18, 21, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL};
+    conv_node(&b, "pk 3x3 n2 fused residual+clip", r);
+    int ri = nb_input(&b, 4, D(2, 13, 18, 21), -1, 1, 0);
+    nb_epilogue(&b, SEMSEG_ACT_CLIP, -0.5f, 0.6f, ri);
+    check(t, &b);
+}
+
+/* Winograd F(2x2, 3x3) (conv_wino.c: 3x3, stride 1, one group, at least
+ * 256 input and 64 output channels, a dilation of at most a quarter of the
+ * map): maps that are not whole tiles, dilations per axis (tiles of
+ * outputs d apart), pads per side and VALID, rows wide enough for the
+ * vector paths, the batch, the epilogue; and a dilation too wide for it. */
+static void test_conv_wino(tctx *t)
+{
+    static const struct {
+        const char *name;
+        conv_p p;
+    } cases[] = {
+        {"wino 3x3 512->64 8x16", {1, 512, 8, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL}},
+        {"wino 3x3 520->72 9x13 n2 (partial tiles)", {2, 520, 9, 13, 72, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL}},
+        {"wino 3x3 512->80 8x40 (wide rows)", {1, 512, 8, 40, 80, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, NULL}},
+        {"wino 3x3 dil2 512->64 10x10", {1, 512, 10, 10, 64, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, NULL}},
+        {"wino 3x3 dil(2,3) asym pads 515->66", {1, 515, 9, 13, 66, 3, 3, 1, 1, 2, 3, 1, 3, 3, 2, 1, 1, NULL}},
+        {"wino 3x3 dil4 512->64 16x16", {1, 512, 16, 16, 64, 3, 3, 1, 1, 4, 4, 4, 4, 4, 4, 1, 1, NULL}},
+        {"wino 3x3 VALID 512->64 7x12", {1, 512, 7, 12, 64, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, "VALID"}},
+        {"wino 3x3 256->64 12x10", {1, 256, 12, 10, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL}},
+        {"conv 3x3 dil6 512->64 16x16 (too wide for wino)", {1, 512, 16, 16, 64, 3, 3, 1, 1, 6, 6, 6, 6, 6, 6, 1, 1, NULL}},
+    };
+    node_b b;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        conv_node(&b, cases[i].name, cases[i].p);
+        check(t, &b);
+    }
+    conv_p r = {2, 512, 6, 18, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL};
+    conv_node(&b, "wino n2 fused residual+relu", r);
+    int ri = nb_input(&b, 4, D(2, 64, 6, 18), -1, 1, 0);
+    nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, ri);
+    check(t, &b);
+    conv_node(&b, "wino fused hardswish", r);
+    nb_epilogue(&b, SEMSEG_ACT_HARDSWISH, 0, 0, -1);
+    check(t, &b);
+    conv_node(&b, "wino fused clip", r);
+    nb_epilogue(&b, SEMSEG_ACT_CLIP, -0.4f, 0.5f, -1);
     check(t, &b);
 }
 
@@ -330,7 +496,7 @@ static void test_conv(tctx *t)
         {"conv depthwise dil2 nobias", {2, 5, 12, 9, 5, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 5, 0, NULL}},
         {"conv depthwise 3x3 wide rows (vector path)", {1, 3, 5, 29, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, NULL}},
         {"conv depthwise 5x5 dil2 s(2,1) wide", {2, 2, 9, 27, 2, 5, 5, 2, 1, 2, 2, 4, 4, 4, 4, 2, 0, NULL}},
-        {"conv depthwise 5x5 s2 wide (dwconv2d)", {1, 2, 9, 40, 2, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 2, 1, NULL}},
+        {"conv depthwise 5x5 s2 wide", {1, 2, 9, 40, 2, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 2, 1, NULL}},
         {"conv depthwise mult2", {1, 4, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, 1, NULL}},
         {"conv 3x3 dil8 on 4x5: centre tap only (1x1)", {1, 6, 4, 5, 7, 3, 3, 1, 1, 8, 8, 8, 8, 8, 8, 1, 1, NULL}},
         {"conv 3x3 dil5 on 8x4: dead columns cut", {1, 5, 8, 4, 6, 3, 3, 1, 1, 5, 5, 5, 5, 5, 5, 1, 1, NULL}},
@@ -385,6 +551,10 @@ static void test_conv(tctx *t)
     check(t, &b);
     test_conv_blocked(t);
     test_conv_no_scratch(t);
+    test_conv_dw(t);
+    test_conv_px(t);
+    test_conv_pk(t);
+    test_conv_wino(t);
     conv_p p = {1, 6, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL};
     conv_node(&b, "conv fused relu", p);
     nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, -1);
@@ -466,6 +636,52 @@ static void test_conv_transpose(tctx *t)
     nb_attr_ints(&b, "pads", 4, D(1, 1, 1, 1));
     int rr = nb_input(&b, 4, D(2, 4, 8, 10), -1, 1, 0);
     nb_epilogue(&b, SEMSEG_ACT_NONE, 0, 0, rr);
+    check(t, &b);
+    /* Dilation 1 and a stride along W of 1, 2, 4 or 8 (convt_ph_s*): rows
+     * wide enough for the interleaved vector stores, groups, the stride-1
+     * form, and a stride along H that differs. */
+    convt_node(&b, "convT ph s2 k4 p1 wide 3->4", 3, 4, 30, 4, 4, 2, 1, 1, 0, 1, 1);
+    check(t, &b);
+    convt_node(&b, "convT ph s4 k8 p2 5->5 (seed)", 5, 9, 21, 5, 8, 4, 2, 1, 0, 1, 1);
+    check(t, &b);
+    convt_node(&b, "convT ph s8 k16 p4 wide 3->2", 3, 3, 10, 2, 16, 8, 4, 1, 0, 1, 0);
+    check(t, &b);
+    convt_node(&b, "convT ph s1 k3 p1 g2 6->4", 6, 5, 19, 4, 3, 1, 1, 1, 0, 2, 1);
+    check(t, &b);
+    nb_init(&b, "", "ConvTranspose", 17, "convT ph s(3,2) k(5,4) g2 fused relu");
+    nb_input(&b, 4, D(1, 4, 4, 12), -1, 1, 0);
+    nb_input(&b, 4, D(4, 3, 5, 4), -0.5f, 0.5f, 1);
+    nb_input(&b, 1, D(6), -0.5f, 0.5f, 1);
+    nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(1, 6, 12, 24)); /* 3*3+5-2, 2*11+4-2 */
+    nb_attr_ints(&b, "kernel_shape", 2, D(5, 4));
+    nb_attr_ints(&b, "strides", 2, D(3, 2));
+    nb_attr_ints(&b, "pads", 4, D(1, 1, 1, 1));
+    nb_attr_int(&b, "group", 2);
+    nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, -1);
+    check(t, &b);
+    /* Depthwise with a stride along W that is a multiple of 8
+     * (convt_dw_rows): FCN's per-class upsamplers, a kernel that is not a
+     * multiple of the stride, output padding, and different strides and
+     * kernels per axis with the batch and a fused epilogue. */
+    convt_node(&b, "convT dw s8 k16 p4 (FCN-8s)", 5, 6, 7, 5, 16, 8, 4, 1, 0, 5, 1);
+    check(t, &b);
+    convt_node(&b, "convT dw s16 k32 p8", 3, 3, 4, 3, 32, 16, 8, 1, 0, 3, 0);
+    check(t, &b);
+    convt_node(&b, "convT dw s32 k64 p16", 2, 2, 3, 2, 64, 32, 16, 1, 0, 2, 1);
+    check(t, &b);
+    convt_node(&b, "convT dw s8 k12 p2 output_padding 3", 3, 4, 5, 3, 12, 8, 2, 1, 3, 3, 1);
+    check(t, &b);
+    nb_init(&b, "", "ConvTranspose", 17, "convT dw s(4,8) k(6,16) n2 fused residual+relu");
+    nb_input(&b, 4, D(2, 3, 5, 4), -1, 1, 0);
+    nb_input(&b, 4, D(3, 1, 6, 16), -0.5f, 0.5f, 1);
+    nb_input(&b, 1, D(3), -0.5f, 0.5f, 1);
+    nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(2, 3, 20, 36)); /* 4*4+6-2, 8*3+16-4 */
+    nb_attr_ints(&b, "kernel_shape", 2, D(6, 16));
+    nb_attr_ints(&b, "strides", 2, D(4, 8));
+    nb_attr_ints(&b, "pads", 4, D(1, 2, 1, 2));
+    nb_attr_int(&b, "group", 3);
+    int rd = nb_input(&b, 4, D(2, 3, 20, 36), -1, 1, 0);
+    nb_epilogue(&b, SEMSEG_ACT_RELU, 0, 0, rd);
     check(t, &b);
     /* output_shape instead of pads. */
     nb_init(&b, "", "ConvTranspose", 17, "convT output_shape");
@@ -552,6 +768,32 @@ static void test_resize(tctx *t)
     nb_attr_ints(&b, "axes", 2, D(2, 3));
     nb_attr_string(&b, "keep_aspect_ratio_policy", "not_larger");
     check(t, &b);
+    /* resize_linear_band (resize.c): larger maps than above, with rows
+     * that are not a multiple of 8, several bands (a wide output), several
+     * planes per work-group, downscaling, and one output row. */
+    static const struct {
+        const char *name, *cm;
+        int c, h, w, oh, ow;
+    } bands[] = {
+        {"resize band x4 half_pixel 3x9x13", "half_pixel", 3, 9, 13, 36, 52},
+        {"resize band x8 align_corners 2x5x6", "align_corners", 2, 5, 6, 40, 48},
+        {"resize band x8 pytorch 21x4x4 (planes per group)", "pytorch_half_pixel", 21, 4, 4, 32, 32},
+        {"resize band 40x150 -> 160x600 (row bands)", "half_pixel", 2, 40, 150, 160, 600},
+        {"resize band down 2x30x50 -> 13x21", "half_pixel", 2, 30, 50, 13, 21},
+        {"resize band asymmetric x3 64x3x5", "asymmetric", 64, 3, 5, 9, 15},
+        {"resize band pytorch to one row 2x6x9 -> 1x17", "pytorch_half_pixel", 2, 6, 9, 1, 17},
+    };
+    for (size_t i = 0; i < sizeof bands / sizeof bands[0]; i++) {
+        nb_init(&b, "", "Resize", 13, bands[i].name);
+        nb_input(&b, 4, D(1, bands[i].c, bands[i].h, bands[i].w), -1, 1, 0);
+        nb_input_absent(&b);
+        nb_input_absent(&b);
+        nb_input_const(&b, SEMSEG_DTYPE_INT64, 1, D(4), D(1, bands[i].c, bands[i].oh, bands[i].ow));
+        nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(1, bands[i].c, bands[i].oh, bands[i].ow));
+        nb_attr_string(&b, "mode", "linear");
+        nb_attr_string(&b, "coordinate_transformation_mode", bands[i].cm);
+        check(t, &b);
+    }
     nb_init(&b, "", "Upsample", 9, "upsample opset9 nearest x2");
     nb_input(&b, 4, D(1, 2, 4, 5), -1, 1, 0);
     nb_input_const(&b, SEMSEG_DTYPE_FLOAT, 1, D(4), (const float[]){1, 1, 2, 2});
@@ -610,9 +852,48 @@ static void test_pool(tctx *t)
     nb_attr_ints(&b, "strides", 2, D(2, 2));
     nb_attr_string(&b, "auto_pad", "SAME_UPPER");
     check(t, &b);
+    /* pool2d_v8_s1/_s2 (8 outputs per work-item; dilation 1 along W):
+     * rows long enough for whole segments, with the border segments and
+     * the row tails on the per-output path. */
+    pool_node(&b, "maxpool 2x2 s2 ceil 33x35 (v8)", "MaxPool", 33, 35, 2, 2, 0, 1, 1, 0);
+    check(t, &b);
+    pool_node(&b, "maxpool 3x3 s2 p1 40x41 (v8)", "MaxPool", 40, 41, 3, 2, 1, 1, 0, 0);
+    check(t, &b);
+    pool_node(&b, "maxpool 3x3 s1 p1 20x30 (v8 s1)", "MaxPool", 20, 30, 3, 1, 1, 1, 0, 0);
+    check(t, &b);
+    pool_node(&b, "avgpool 3x3 s1 p1 20x30 (v8 s1)", "AveragePool", 20, 30, 3, 1, 1, 1, 0, 0);
+    check(t, &b);
+    pool_node(&b, "avgpool 3x3 s2 p1 ceil include_pad 21x37 (v8)", "AveragePool", 21, 37, 3, 2, 1, 1,
+              1, 1);
+    check(t, &b);
+    pool_node(&b, "avgpool 2x2 s2 ceil 17x35 (v8)", "AveragePool", 17, 35, 2, 2, 0, 1, 1, 0);
+    check(t, &b);
+    pool_node(&b, "maxpool 3x3 s3 30x40 (pool2d)", "MaxPool", 30, 40, 3, 3, 1, 1, 0, 0);
+    check(t, &b);
+    nb_init(&b, "", "MaxPool", 12, "maxpool 3x3 dil(2,1) s2 (v8)");
+    nb_input(&b, 4, D(1, 2, 19, 40), -1, 1, 0);
+    nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(1, 2, 9, 20)); /* (19+2-5)/2+1, (40+2-3)/2+1 */
+    nb_attr_ints(&b, "kernel_shape", 2, D(3, 3));
+    nb_attr_ints(&b, "strides", 2, D(2, 2));
+    nb_attr_ints(&b, "dilations", 2, D(2, 1));
+    nb_attr_ints(&b, "pads", 4, D(1, 1, 1, 1));
+    check(t, &b);
     nb_init(&b, "", "GlobalAveragePool", 1, "globalavgpool");
     nb_input(&b, 4, D(2, 5, 7, 9), -1, 1, 0);
     nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(2, 5, 1, 1));
+    check(t, &b);
+    /* global_pool in float8 steps: planes shorter than 8, and long ones. */
+    nb_init(&b, "", "GlobalAveragePool", 1, "globalavgpool 2x3 planes");
+    nb_input(&b, 4, D(1, 4, 2, 3), -1, 1, 0);
+    nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(1, 4, 1, 1));
+    check(t, &b);
+    nb_init(&b, "", "GlobalAveragePool", 1, "globalavgpool 960x16x16");
+    nb_input(&b, 4, D(1, 960, 16, 16), -1, 1, 0);
+    nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(1, 960, 1, 1));
+    check(t, &b);
+    nb_init(&b, "", "GlobalMaxPool", 1, "globalmaxpool 3x25x41");
+    nb_input(&b, 4, D(1, 3, 25, 41), -3, -1, 0);
+    nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(1, 3, 1, 1));
     check(t, &b);
     nb_init(&b, "", "GlobalMaxPool", 1, "globalmaxpool");
     nb_input(&b, 4, D(2, 5, 7, 9), -1, 1, 0);
@@ -715,6 +996,24 @@ static void test_eltwise(tctx *t)
     binary_node(&b, "add SE gate [N,C,1,1]", "Mul", 4, D(2, 6, 5, 5), 4, D(2, 6, 1, 1), 0, 4,
                 D(2, 6, 5, 5));
     check(t, &b);
+    /* bin_*_rb/_ra/_rr: rows of at least 8 that an input walks or
+     * broadcasts, with and without a tail past the last 8. */
+    binary_node(&b, "sub rows - [N,C,1,1] (rb, tail)", "Sub", 4, D(2, 6, 5, 7), 4, D(2, 6, 1, 1), 0, 4,
+                D(2, 6, 5, 7));
+    check(t, &b);
+    binary_node(&b, "div [N,C,1,1] / rows (ra, tail)", "Div", 4, D(2, 6, 1, 1), 4, D(2, 6, 5, 7), 0, 4,
+                D(2, 6, 5, 7));
+    check(t, &b);
+    binary_node(&b, "sub [C,1] - rows of 16 (ra)", "Sub", 2, D(3, 1), 3, D(2, 3, 16), 0, 3, D(2, 3, 16));
+    check(t, &b);
+    binary_node(&b, "add outer broadcast (rr)", "Add", 4, D(2, 6, 4, 5), 4, D(1, 6, 4, 5), 0, 4,
+                D(2, 6, 4, 5));
+    check(t, &b);
+    binary_node(&b, "div rows of 9 / outer broadcast (rr)", "Div", 3, D(3, 4, 9), 3, D(1, 4, 9), 1, 3,
+                D(3, 4, 9));
+    check(t, &b);
+    binary_node(&b, "mul rows of 8 * [3,4,1] (rb)", "Mul", 3, D(3, 4, 8), 3, D(3, 4, 1), 1, 3, D(3, 4, 8));
+    check(t, &b);
 
     unary_node(&b, "relu", "Relu", 14, -2, 2);
     check(t, &b);
@@ -764,6 +1063,13 @@ static void test_misc(tctx *t)
     nb_input(&b, 3, D(2, 3, 7), -1, 1, 1);
     nb_output(&b, SEMSEG_DTYPE_FLOAT, 3, D(2, 3, 11));
     nb_attr_int(&b, "axis", -1);
+    check(t, &b);
+    /* More rows than concat.c copies one by one: copy_slab. */
+    nb_init(&b, "", "Concat", 13, "concat axis2 (20 rows: copy_slab)");
+    nb_input(&b, 4, D(1, 20, 3, 4), -1, 1, 0);
+    nb_input(&b, 4, D(1, 20, 2, 4), -1, 1, 0);
+    nb_output(&b, SEMSEG_DTYPE_FLOAT, 4, D(1, 20, 5, 4));
+    nb_attr_int(&b, "axis", 2);
     check(t, &b);
     nb_init(&b, "", "Concat", 13, "concat axis0");
     nb_input(&b, 2, D(2, 3), -1, 1, 0);
