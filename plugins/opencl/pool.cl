@@ -11,43 +11,7 @@
 #define POOL_AVG 1
 #define POOL_AVG_PAD 2
 
-__kernel void pool2d(__global const float *x, int xo, __global float *y, int yo,
-                     int NC, int H, int W, int OH, int OW,
-                     int KH, int KW, int SH, int SW, int DH, int DW,
-                     int PT, int PL, int mode)
-{
-    int ox = get_global_id(0);
-    if (ox >= OW) return;
-    int oy = get_global_id(1), nc = get_global_id(2), i = (nc * OH + oy) * OW + ox;
-    __global const float *xp = x + xo + (size_t)nc * H * W;
-    int iy0 = oy * SH - PT, ix0 = ox * SW - PL;
-    float acc = mode == POOL_MAX ? -INFINITY : 0.0f;
-    int inside = 0;
-    for (int ky = 0; ky < KH; ky++) {
-        int iy = iy0 + ky * DH;
-        if (iy < 0 || iy >= H) continue;
-        for (int kx = 0; kx < KW; kx++) {
-            int ix = ix0 + kx * DW;
-            if (ix < 0 || ix >= W) continue;
-            float v = xp[iy * W + ix];
-            inside++;
-            acc = mode == POOL_MAX ? fmax(acc, v) : acc + v;
-        }
-    }
-    if (mode == POOL_AVG) acc = inside ? acc / inside : 0.0f;
-    if (mode == POOL_AVG_PAD) acc /= KH * KW;
-    y[yo + i] = acc;
-}
-
-/* pool2d_v8_s1, pool2d_v8_s2: the same for dilation 1 along W and a
- * stride of 1 or 2 there (FCN's and PSPNet's 2x2 s2 pools, ResNet's 3x3
- * s2): a work-item computes 8 neighbouring outputs of a row (launch:
- * 8-column segment, oy, plane). When the 8 windows lie inside the row, a
- * tap is one vload8 (stride 1) or the even lanes of two (stride 2) and
- * one fmax/add; rows outside the input are skipped as a whole. A segment
- * whose windows cross the row's ends takes the per-output loop of pool2d.
- * PoCL runs pool2d one output per lane-free iteration (its loads are
- * conditional): 3-7x blas. */
+/* One output of the window at (oy, ox) of the plane xp. */
 float pool_point(__global const float *xp, int H, int W, int oy, int ox, int KH, int KW,
                  int SH, int SW, int DH, int DW, int PT, int PL, int mode)
 {
@@ -69,6 +33,27 @@ float pool_point(__global const float *xp, int H, int W, int oy, int ox, int KH,
     return acc;
 }
 
+__kernel void pool2d(__global const float *x, int xo, __global float *y, int yo,
+                     int NC, int H, int W, int OH, int OW,
+                     int KH, int KW, int SH, int SW, int DH, int DW,
+                     int PT, int PL, int mode)
+{
+    int ox = get_global_id(0);
+    if (ox >= OW) return;
+    int oy = get_global_id(1), nc = get_global_id(2), i = (nc * OH + oy) * OW + ox;
+    __global const float *xp = x + xo + (size_t)nc * H * W;
+    y[yo + i] = pool_point(xp, H, W, oy, ox, KH, KW, SH, SW, DH, DW, PT, PL, mode);
+}
+
+/* pool2d_v8_s1, pool2d_v8_s2: the same for dilation 1 along W and a
+ * stride of 1 or 2 there (FCN's and PSPNet's 2x2 s2 pools, ResNet's 3x3
+ * s2): a work-item computes 8 neighbouring outputs of a row (launch:
+ * 8-column segment, oy, plane). When the 8 windows lie inside the row, a
+ * tap is one vload8 (stride 1) or the even lanes of two (stride 2) and
+ * one fmax/add; rows outside the input are skipped as a whole. A segment
+ * whose windows cross the row's ends takes the per-output loop of pool2d.
+ * PoCL runs pool2d one output per lane-free iteration (its loads are
+ * conditional): 3-7x blas. */
 #define POOL_LOAD1(p) vload8(0, (p))
 /* lanes 0, 2, .., 14 of p, reading no further than p[14] */
 #define POOL_LOAD2(p) (float8)(vload8(0, (p)).even, vload8(0, (p) + 7).odd)
