@@ -20,22 +20,10 @@
 #include <time.h>
 
 #include "semseg/semseg.h"
+#include "bench_util.h"
 
 #define MAX_SESSIONS 8
 #define MAX_RUNS 64
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* A session for "LABEL=BACKENDS[@PLUGIN.so]"; label copied into label. */
 static semseg_session *open_session(const char *spec, const char *model, int threads, char *label,

@@ -18,21 +18,9 @@
 #include <time.h>
 
 #include "harness.h"
+#include "bench_util.h"
 
 #define D(...) ((const int64_t[]){__VA_ARGS__})
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* A node's kernel on one plugin, with its tensors in that plugin's memory. */
 typedef struct bench_k {
