@@ -80,6 +80,10 @@ semseg_status lattice_build_begin(lattice *L, const double *f, int32_t n, int d,
 void lattice_build_links(lattice *L, int part, int parts);
 semseg_status lattice_build_end(lattice *L, char *err);
 
+/* Inside lattice_build_end (lattice.c): the blur's chains from the links and
+ * the splat table from the simplices; -1 when out of memory. */
+int lattice_tables(lattice *L);
+
 /* Multiplies every splat weight of point p by in_scale[p] and every slice weight
  * of point p by out_scale[p] (either may be NULL). Turns K into diag(out)·K·diag(in). */
 void lattice_scale(lattice *L, const float *in_scale, const float *out_scale);
