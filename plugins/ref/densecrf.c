@@ -482,10 +482,11 @@ static void crf_worker(crf_job *J, int tid)
     if (crf_kernels_prepare(J, tid)) return;
 
     const int64_t y0 = crf_part((int32_t)J->H, tid, T), y1 = crf_part((int32_t)J->H, tid + 1, T);
-    float *blur_tmp = J->scratch + (size_t)tid * crf_scratch_floats(J) + 2 * (size_t)J->W * J->stride;
-    int max_axes = 0;
-    for (int i = 0; i < J->nk; i++)
+    int max_axes = 0, max_planes = 0;
+    for (int i = 0; i < J->nk; i++) {
         if (J->k[i].feat_dims + 1 > max_axes) max_axes = J->k[i].feat_dims + 1;
+        if (J->k[i].vals.planes > max_planes) max_planes = J->k[i].vals.planes;
+    }
 
     /* Q alternates between the two buffers: iteration it reads q[it % 2]. */
     for (int it = 0; it < J->p->iterations; it++) {
@@ -496,16 +497,18 @@ static void crf_worker(crf_job *J, int tid)
             lattice_splat(&k->L, q, J->stride, &k->vals, crf_part(k->L.m, tid, T), crf_part(k->L.m, tid + 1, T));
         }
         crf_sync(J);
-        for (int axis = 0; axis < max_axes; axis++) {
-            for (int i = 0; i < J->nk; i++) {
-                crf_kernel *k = &J->k[i];
-                int32_t c0, c1;
-                if (axis > k->feat_dims) continue;
-                lattice_chain_part(&k->L, axis, tid, T, &c0, &c1);
-                lattice_blur(&k->L, &k->vals, c0, c1, blur_tmp);
+        /* plane after plane (each stays in cache through its d+1 passes) */
+        for (int plane = 0; plane < max_planes; plane++)
+            for (int axis = 0; axis < max_axes; axis++) {
+                for (int i = 0; i < J->nk; i++) {
+                    crf_kernel *k = &J->k[i];
+                    int32_t c0, c1;
+                    if (axis > k->feat_dims || plane >= k->vals.planes) continue;
+                    lattice_chain_part(&k->L, axis, tid, T, &c0, &c1);
+                    lattice_blur(&k->L, &k->vals, plane, c0, c1);
+                }
+                crf_sync(J);
             }
-            crf_sync(J);
-        }
         crf_update_rows(J, tid, q, J->q[(it + 1) % 2], y0, y1, J->p->logprob && it + 1 == J->p->iterations);
         crf_sync(J);
     }

@@ -25,6 +25,68 @@
 #define LATTICE_PREFETCH(p) ((void)(p))
 #endif
 
+/* The passes read rows at scattered places (chain neighbours, a vertex's
+ * points, a point's corners); asking for them this many rows ahead hides
+ * the latency (16 measured faster than 4 or 8, and no slower than 32). */
+#define LATTICE_AHEAD 16
+
+/*
+ * Orders each axis's chains by length (stably, so chains of one length keep
+ * their vertex order). The blur then meets long runs of chains of the same
+ * length and walks each with a loop unrolled for that length, whose branches
+ * the processor predicts; in vertex order, a chain's end was a mispredicted
+ * branch about once every three vertices (most chains have 2 or 3). The
+ * order of the chains does not change any value: each vertex is on one
+ * chain per axis and a chain's blur reads only its own vertices.
+ */
+#define LATTICE_SORT_LEN 16 /* chains this long or longer share the last bucket */
+
+static int lattice_sort_chains(lattice *L)
+{
+    const int d1 = L->d + 1;
+    const int32_t total = L->chain_axis[d1], nv = L->chain_off[total];
+    int32_t *cv = lattice_alloc(((size_t)nv + 1) * sizeof *cv);
+    int32_t *co = malloc(((size_t)total + 1) * sizeof *co);
+    if (!cv || !co) {
+        free(cv);
+        free(co);
+        return -1;
+    }
+    for (int axis = 0; axis < d1; axis++) {
+        const int32_t c0 = L->chain_axis[axis], c1 = L->chain_axis[axis + 1];
+        int32_t chains[LATTICE_SORT_LEN + 1] = {0}, verts[LATTICE_SORT_LEN + 1] = {0};
+        for (int32_t c = c0; c < c1; c++) {
+            const int32_t len = L->chain_off[c + 1] - L->chain_off[c];
+            const int b = len < LATTICE_SORT_LEN ? len : LATTICE_SORT_LEN;
+            chains[b]++;
+            verts[b] += len;
+        }
+        /* where each bucket's chains and vertices start */
+        int32_t at_c = c0, at_v = L->chain_off[c0];
+        for (int b = 0; b <= LATTICE_SORT_LEN; b++) {
+            const int32_t nc_b = chains[b], nv_b = verts[b];
+            chains[b] = at_c;
+            verts[b] = at_v;
+            at_c += nc_b;
+            at_v += nv_b;
+        }
+        for (int32_t c = c0; c < c1; c++) {
+            const int32_t e0 = L->chain_off[c], len = L->chain_off[c + 1] - e0;
+            const int b = len < LATTICE_SORT_LEN ? len : LATTICE_SORT_LEN;
+            co[chains[b]++] = verts[b];
+            memcpy(cv + verts[b], L->chain_v + e0, (size_t)len * sizeof *cv);
+            verts[b] += len;
+        }
+    }
+    co[total] = nv;
+    cv[nv] = 0;
+    free(L->chain_v);
+    free(L->chain_off);
+    L->chain_v = cv;
+    L->chain_off = co;
+    return 0;
+}
+
 /* The chains from the links (L->build_next); -1 when out of memory. */
 static int lattice_build_chains(lattice *L)
 {
@@ -65,7 +127,7 @@ static int lattice_build_chains(lattice *L)
     L->chain_off[nc] = (int32_t)nv;
     L->chain_v[nv] = 0; /* read (not used) after the last chain */
     free(has_prev);
-    return 0;
+    return lattice_sort_chains(L);
 }
 
 /* The chains (lattice_build_chains) and the splat table from the simplices;
@@ -79,9 +141,12 @@ int lattice_tables(lattice *L)
 
     /* The splat as a gather: per vertex, its (point, weight) entries. */
     L->csr_start = calloc((size_t)m + 1, sizeof *L->csr_start);
-    L->csr_pt = lattice_alloc(nc * sizeof *L->csr_pt);
+    /* LATTICE_AHEAD entries past the end name point 0, so that the splat
+     * can prefetch that far ahead without a bounds check */
+    L->csr_pt = lattice_alloc((nc + LATTICE_AHEAD) * sizeof *L->csr_pt);
     L->csr_w = lattice_alloc(nc * sizeof *L->csr_w);
     if (!L->csr_start || !L->csr_pt || !L->csr_w) return -1;
+    memset(L->csr_pt + nc, 0, LATTICE_AHEAD * sizeof *L->csr_pt);
     for (size_t e = 0; e < nc; e++) L->csr_start[L->vert[e] + 1]++;
     for (int32_t v = 0; v < m; v++) L->csr_start[v + 1] += L->csr_start[v];
     int32_t *fill = malloc((size_t)m * sizeof *fill);
@@ -125,16 +190,14 @@ int lattice_tables(lattice *L)
 #define LATTICE_INLINE static inline
 #endif
 
-/* The passes read rows at scattered places (chain neighbours, a vertex's
- * points, a point's corners); asking for them this many rows ahead hides
- * the latency (16 measured faster than 4 or 8, and no slower than 32). */
-#define LATTICE_AHEAD 16
 
-/* Asks for each 64-byte line of a row of `bytes` once. */
+/* Asks for the lines of a row's first and last byte: the whole row when it
+ * spans at most two lines (every row the passes read, up to 32 labels),
+ * without a loop; longer rows are asked for at their ends only. */
 static inline void lattice_prefetch_row(const void *row, size_t bytes)
 {
-    const uintptr_t end = (uintptr_t)row + bytes - 1;
-    for (uintptr_t a = (uintptr_t)row & ~(uintptr_t)63; a <= end; a += 64) LATTICE_PREFETCH((const void *)a);
+    LATTICE_PREFETCH(row);
+    LATTICE_PREFETCH((const char *)row + bytes - 1);
 }
 
 /* Rows whose lane count is a multiple of LATTICE_LANES move lane block by
@@ -215,6 +278,26 @@ int lattice_pitch(int lanes)
     return (lanes + 31) / 32 * 32;
 }
 
+/* A plane's vertex rows should stay in the last-level cache while the blur
+ * runs its d+1 passes over them: this many bytes at most (the processor
+ * here has 16 MB of L3, shared with everything else that runs). */
+#define LATTICE_PLANE_BYTES ((size_t)10 << 20)
+
+/* Lanes per plane for rows of `lanes` values on m vertices: all in one plane
+ * when that fits LATTICE_PLANE_BYTES (or lanes is not a multiple of
+ * LATTICE_LANES), else the widest of 32, 16, 8 lanes that fits, and never
+ * more than LATTICE_MAX_PLANES planes. */
+static int lattice_plane_lanes(int lanes, int32_t m)
+{
+    const size_t row = sizeof(uint16_t) * (size_t)(m > 0 ? m : 1);
+    if (lanes % LATTICE_LANES || row * (size_t)lattice_pitch(lanes) <= LATTICE_PLANE_BYTES) return lanes;
+    int pl = 32;
+    while (pl > LATTICE_LANES && row * (size_t)pl > LATTICE_PLANE_BYTES) pl /= 2;
+    const int least = (lanes + LATTICE_MAX_PLANES - 1) / LATTICE_MAX_PLANES;
+    if (pl < least) pl = (least + LATTICE_LANES - 1) / LATTICE_LANES * LATTICE_LANES;
+    return pl < lanes ? pl : lanes;
+}
+
 semseg_status lattice_values_alloc(lattice_values *V, const lattice *L, int lanes, float in_max)
 {
     /* |value| <= in_max · (splat weight of the vertex) before the blur, and
@@ -233,13 +316,27 @@ semseg_status lattice_values_alloc(lattice_values *V, const lattice *L, int lane
     }
     if (k > 100) k = 100;
     if (k < -100) k = -100;
+    memset(V, 0, sizeof *V);
     V->lanes = lanes;
-    V->pitch = lattice_pitch(lanes);
     V->gain = (float)ldexp(1.0, k);
+    const int pl = lattice_plane_lanes(lanes, L->m);
+    const size_t m = L->m > 0 ? (size_t)L->m : 1;
+    size_t halves = 0;
+    for (int lane = 0; lane < lanes; lane += pl) {
+        const int q = V->planes++;
+        V->plane_lane0[q] = lane;
+        V->plane_pitch[q] = lattice_pitch(lanes - lane < pl ? lanes - lane : pl);
+        halves += m * V->plane_pitch[q];
+    }
+    V->plane_lane0[V->planes] = lanes;
     /* Not zeroed: the splat writes every row's `lanes` values before anything
      * reads them, and the padding past them is never read. */
-    V->h = lattice_alloc((L->m > 0 ? (size_t)L->m : 1) * V->pitch * sizeof *V->h);
-    return V->h ? SEMSEG_STATUS_OK : SEMSEG_STATUS_NO_MEMORY;
+    V->h = lattice_alloc(halves * sizeof *V->h);
+    if (!V->h) return SEMSEG_STATUS_NO_MEMORY;
+    V->plane_h[0] = V->h;
+    for (int q = 1; q < V->planes; q++) V->plane_h[q] = V->plane_h[q - 1] + m * V->plane_pitch[q - 1];
+    V->pitch = V->plane_pitch[0];
+    return SEMSEG_STATUS_OK;
 }
 
 void lattice_values_free(lattice_values *V)
@@ -268,16 +365,40 @@ void lattice_chain_part(const lattice *L, int axis, int part, int parts, int32_t
     *c1 = cut[1];
 }
 
+/* Where lane block b (lanes 8b .. 8b+7) of vertex v lives: *base + v·(*pitch).
+ * Planes hold whole blocks (their lane counts are multiples of 8 when there
+ * is more than one). */
+static void lattice_block(const lattice_values *V, int b, uint16_t **base, size_t *pitch)
+{
+    const int lane = b * LATTICE_LANES, pl = V->plane_lane0[1] - V->plane_lane0[0];
+    const int q = lane / pl;
+    *base = V->plane_h[q] + (lane - V->plane_lane0[q]);
+    *pitch = (size_t)V->plane_pitch[q];
+}
+
+/* The first (up to) four blocks' places, for the passes' register-blocked
+ * paths (rows of up to 32 lanes). */
+typedef struct lattice_blocks {
+    uint16_t *base[4];
+    size_t pitch[4];
+} lattice_blocks;
+
+static void lattice_block_map(const lattice_values *V, lattice_blocks *B)
+{
+    for (int b = 0; b < 4 && b < V->lanes / LATTICE_LANES; b++) lattice_block(V, b, &B->base[b], &B->pitch[b]);
+}
+
 /* One vertex's splat with `nb` lane blocks summed in registers at once
  * (nb a constant after inlining), so its entries are walked once. */
 LATTICE_INLINE void lattice_splat_vertex(const int32_t *pt, const float *cw, int32_t e0, int32_t e1,
-                                         const float *in, int stride, float gain, int nb, uint16_t *o,
-                                         lattice_store8 store8)
+                                         const float *in, int stride, float gain, int nb, const lattice_blocks *B,
+                                         int32_t v, lattice_store8 store8)
 {
     float a0[LATTICE_LANES] = {0}, a1[LATTICE_LANES] = {0}, a2[LATTICE_LANES] = {0}, a3[LATTICE_LANES] = {0};
     for (int32_t e = e0; e < e1; e++) {
         const float w = cw[e] * gain;
         const float *restrict r = in + (size_t)pt[e] * stride;
+        lattice_prefetch_row(in + (size_t)pt[e + LATTICE_AHEAD] * stride, nb * LATTICE_LANES * sizeof *in);
         for (int c = 0; c < LATTICE_LANES; c++) a0[c] += w * r[c];
         if (nb > 1)
             for (int c = 0; c < LATTICE_LANES; c++) a1[c] += w * r[LATTICE_LANES + c];
@@ -286,10 +407,10 @@ LATTICE_INLINE void lattice_splat_vertex(const int32_t *pt, const float *cw, int
         if (nb > 3)
             for (int c = 0; c < LATTICE_LANES; c++) a3[c] += w * r[3 * LATTICE_LANES + c];
     }
-    store8(a0, o);
-    if (nb > 1) store8(a1, o + LATTICE_LANES);
-    if (nb > 2) store8(a2, o + 2 * LATTICE_LANES);
-    if (nb > 3) store8(a3, o + 3 * LATTICE_LANES);
+    store8(a0, B->base[0] + v * B->pitch[0]);
+    if (nb > 1) store8(a1, B->base[1] + v * B->pitch[1]);
+    if (nb > 2) store8(a2, B->base[2] + v * B->pitch[2]);
+    if (nb > 3) store8(a3, B->base[3] + v * B->pitch[3]);
 }
 
 LATTICE_INLINE void lattice_splat_body(const lattice *L, const float *in, int stride, lattice_values *V,
@@ -297,32 +418,37 @@ LATTICE_INLINE void lattice_splat_body(const lattice *L, const float *in, int st
 {
     const int32_t *start = L->csr_start, *pt = L->csr_pt;
     const int32_t end = start[v1];
-    const int lanes = V->lanes, pitch = V->pitch;
+    const int lanes = V->lanes;
     const float gain = V->gain;
+    lattice_blocks B;
+    if (lanes % LATTICE_LANES == 0) lattice_block_map(V, &B);
     for (int32_t v = v0; v < v1; v++) {
-        uint16_t *restrict o = V->h + (size_t)v * pitch;
         const int32_t e0 = start[v], e1 = start[v + 1];
-        for (int32_t e = e0; e < e1 && e + LATTICE_AHEAD < end; e++)
-            lattice_prefetch_row(in + (size_t)pt[e + LATTICE_AHEAD] * stride, lanes * sizeof *in);
         switch (lanes % LATTICE_LANES == 0 ? lanes / LATTICE_LANES : 0) {
-        case 1: lattice_splat_vertex(pt, L->csr_w, e0, e1, in, stride, gain, 1, o, store8); continue;
-        case 2: lattice_splat_vertex(pt, L->csr_w, e0, e1, in, stride, gain, 2, o, store8); continue;
-        case 3: lattice_splat_vertex(pt, L->csr_w, e0, e1, in, stride, gain, 3, o, store8); continue;
-        case 4: lattice_splat_vertex(pt, L->csr_w, e0, e1, in, stride, gain, 4, o, store8); continue;
+        case 1: lattice_splat_vertex(pt, L->csr_w, e0, e1, in, stride, gain, 1, &B, v, store8); continue;
+        case 2: lattice_splat_vertex(pt, L->csr_w, e0, e1, in, stride, gain, 2, &B, v, store8); continue;
+        case 3: lattice_splat_vertex(pt, L->csr_w, e0, e1, in, stride, gain, 3, &B, v, store8); continue;
+        case 4: lattice_splat_vertex(pt, L->csr_w, e0, e1, in, stride, gain, 4, &B, v, store8); continue;
         default: break;
         }
+        for (int32_t e = e0; e < e1 && e + LATTICE_AHEAD < end; e++)
+            lattice_prefetch_row(in + (size_t)pt[e + LATTICE_AHEAD] * stride, lanes * sizeof *in);
         if (lanes % LATTICE_LANES == 0) {
-            for (int c0 = 0; c0 < lanes; c0 += LATTICE_LANES) {
+            for (int b = 0; b < lanes / LATTICE_LANES; b++) {
                 float acc[LATTICE_LANES] = {0};
+                uint16_t *base;
+                size_t pitch;
                 for (int32_t e = e0; e < e1; e++) {
                     const float w = L->csr_w[e] * gain;
-                    const float *restrict r = in + (size_t)pt[e] * stride + c0;
+                    const float *restrict r = in + (size_t)pt[e] * stride + b * LATTICE_LANES;
                     for (int c = 0; c < LATTICE_LANES; c++) acc[c] += w * r[c];
                 }
-                store8(acc, o + c0);
+                lattice_block(V, b, &base, &pitch);
+                store8(acc, base + v * pitch);
             }
             continue;
         }
+        uint16_t *restrict o = V->h + (size_t)v * V->pitch; /* one plane */
         for (int c = 0; c < lanes; c++) {
             float acc = 0.0f;
             for (int32_t e = e0; e < e1; e++) acc += L->csr_w[e] * gain * in[(size_t)pt[e] * stride + c];
@@ -331,55 +457,95 @@ LATTICE_INLINE void lattice_splat_body(const lattice *L, const float *in, int st
     }
 }
 
-/* Chains are short (a few vertices), so the walk is one flat loop over their
- * entries. A chain's ends are handled by multiplying the missing neighbour
- * by 0 instead of branching (a branch would be mispredicted about once per
- * chain); x·1 and x·0 are exact, so the sums are those of the formula. The
- * old value of the previous vertex is kept in float (it is exactly the
- * binary16 that was stored), so each row is read and written once. */
-LATTICE_INLINE void lattice_blur_body(const lattice *L, lattice_values *V, int32_t c0, int32_t c1, float *tmp,
-                                      lattice_load8 load8, lattice_store8 store8)
+/*
+ * The blur of one chain of `len` vertices (cv[0..len-1]) on rows of `nb`
+ * lane blocks: y_i = x_i + ½(x_(i-1) + x_(i+1)), a missing neighbour 0.
+ * Each row is read once and written once; the previous vertex's old value
+ * stays in a register. With len and nb constants (the callers' switch), the
+ * loop is unrolled and has no branch at all.
+ */
+LATTICE_INLINE void lattice_blur_chain(uint16_t *H, size_t pitch, const int32_t *cv, int32_t len, int nb,
+                                       lattice_load8 load8, lattice_store8 store8)
+{
+    for (int b = 0; b < nb; b++) {
+        float prev[LATTICE_LANES] = {0}, x[LATTICE_LANES], y[LATTICE_LANES], r[LATTICE_LANES];
+        uint16_t *s = H + (size_t)cv[0] * pitch + b * LATTICE_LANES;
+        load8(s, x);
+        for (int32_t i = 0; i < len; i++) {
+            uint16_t *nx = i + 1 < len ? H + (size_t)cv[i + 1] * pitch + b * LATTICE_LANES : NULL;
+            if (nx) load8(nx, y);
+            else
+                for (int c = 0; c < LATTICE_LANES; c++) y[c] = 0.0f;
+            for (int c = 0; c < LATTICE_LANES; c++) r[c] = x[c] + 0.5f * (prev[c] + y[c]);
+            store8(r, s);
+            for (int c = 0; c < LATTICE_LANES; c++) {
+                prev[c] = x[c];
+                x[c] = y[c];
+            }
+            s = nx;
+        }
+    }
+}
+
+/* The blur of chains of one length with nb lane blocks: the length is a
+ * constant here, so each chain's loop is unrolled. */
+#define LATTICE_BLUR_LEN(len)                                                                                    \
+    case len:                                                                                                    \
+        lattice_blur_chain(H, pitch, cv + co[c], len, nb, load8, store8);                                        \
+        break;
+
+LATTICE_INLINE void lattice_blur_plane(const lattice *L, uint16_t *H, size_t pitch, int nb, int32_t c0, int32_t c1,
+                                       lattice_load8 load8, lattice_store8 store8)
 {
     const int32_t *cv = L->chain_v, *co = L->chain_off;
     const int32_t end = co[c1];
-    const int lanes = V->lanes, pitch = V->pitch;
-    uint16_t *H = V->h;
-    float *keep[2] = {tmp, tmp + lanes};
-    int32_t ch = c0;
-    for (int c = 0; c < 2 * lanes; c++) tmp[c] = 0.0f; /* finite: it is multiplied by 0 */
-    for (int32_t e = co[c0]; e < end; e++) {
-        if (e + LATTICE_AHEAD < end) lattice_prefetch_row(H + (size_t)cv[e + LATTICE_AHEAD] * pitch, lanes * sizeof *H);
-        const int first = e == co[ch], last = e + 1 == co[ch + 1];
-        const float has_prev = first ? 0.0f : 1.0f, has_next = last ? 0.0f : 1.0f;
-        uint16_t *restrict s = H + (size_t)cv[e] * pitch;
-        float *restrict save = keep[e & 1];
-        const float *restrict prev = keep[(e + 1) & 1];
-        /* cv[e + 1] is a real row even after a chain's last entry (the next
-         * chain's first vertex, or the sentinel) */
-        const uint16_t *restrict nx = H + (size_t)cv[e + 1] * pitch;
-        if (lanes % LATTICE_LANES == 0) {
-            for (int b = 0; b < lanes; b += LATTICE_LANES) {
-                float x[LATTICE_LANES], y[LATTICE_LANES], r[LATTICE_LANES];
-                load8(s + b, x);
-                load8(nx + b, y);
-                for (int c = 0; c < LATTICE_LANES; c++) r[c] = x[c] + 0.5f * (has_prev * prev[b + c] + has_next * y[c]);
-                store8(r, s + b);
-                for (int c = 0; c < LATTICE_LANES; c++) save[b + c] = x[c];
-            }
-        } else {
-            for (int c = 0; c < lanes; c++) {
-                const float x = lattice_from_half(s[c]);
-                s[c] = lattice_to_half(x + 0.5f * (has_prev * prev[c] + has_next * lattice_from_half(nx[c])));
-                save[c] = x;
+    for (int32_t c = c0; c < c1; c++) {
+        const int32_t len = co[c + 1] - co[c];
+        for (int32_t e = co[c] + LATTICE_AHEAD; e < co[c + 1] + LATTICE_AHEAD && e < end; e++)
+            LATTICE_PREFETCH(H + (size_t)cv[e] * pitch);
+        switch (len) {
+            LATTICE_BLUR_LEN(2)
+            LATTICE_BLUR_LEN(3)
+            LATTICE_BLUR_LEN(4)
+            LATTICE_BLUR_LEN(5)
+            LATTICE_BLUR_LEN(6)
+        default: lattice_blur_chain(H, pitch, cv + co[c], len, nb, load8, store8); break;
+        }
+    }
+}
+
+LATTICE_INLINE void lattice_blur_body(const lattice *L, lattice_values *V, int plane, int32_t c0, int32_t c1,
+                                      lattice_load8 load8, lattice_store8 store8)
+{
+    uint16_t *H = V->plane_h[plane];
+    const size_t pitch = (size_t)V->plane_pitch[plane];
+    const int lanes = V->plane_lane0[plane + 1] - V->plane_lane0[plane];
+    if (lanes % LATTICE_LANES == 0) {
+        switch (lanes / LATTICE_LANES) {
+        case 1: lattice_blur_plane(L, H, pitch, 1, c0, c1, load8, store8); return;
+        case 2: lattice_blur_plane(L, H, pitch, 2, c0, c1, load8, store8); return;
+        case 3: lattice_blur_plane(L, H, pitch, 3, c0, c1, load8, store8); return;
+        case 4: lattice_blur_plane(L, H, pitch, 4, c0, c1, load8, store8); return;
+        default: break;
+        }
+    }
+    /* any other lane count (the normaliser's 1): value by value */
+    const int32_t *cv = L->chain_v, *co = L->chain_off;
+    for (int32_t c = c0; c < c1; c++)
+        for (int lane = 0; lane < lanes; lane++) {
+            float prev = 0.0f, x = lattice_from_half(H[(size_t)cv[co[c]] * pitch + lane]);
+            for (int32_t e = co[c]; e < co[c + 1]; e++) {
+                const float y = e + 1 < co[c + 1] ? lattice_from_half(H[(size_t)cv[e + 1] * pitch + lane]) : 0.0f;
+                H[(size_t)cv[e] * pitch + lane] = lattice_to_half(x + 0.5f * (prev + y));
+                prev = x;
+                x = y;
             }
         }
-        ch += last;
-    }
 }
 
 /* One point's slice with `nb` lane blocks summed in registers at once (nb a
  * constant after inlining), so each corner's row is read once. */
-LATTICE_INLINE void lattice_slice_point(const uint16_t *H, int pitch, const int32_t *vert, const float *w, int d1,
+LATTICE_INLINE void lattice_slice_point(const lattice_blocks *B, const int32_t *vert, const float *w, int d1,
                                         float inv, int nb, float *o, lattice_load8 load8)
 {
     float a0[LATTICE_LANES], a1[LATTICE_LANES], a2[LATTICE_LANES], a3[LATTICE_LANES];
@@ -391,20 +557,20 @@ LATTICE_INLINE void lattice_slice_point(const uint16_t *H, int pitch, const int3
     }
     for (int k = 0; k < d1; k++) {
         const float wk = w[k] * inv;
-        const uint16_t *r = H + (size_t)vert[k] * pitch;
+        const size_t v = (size_t)vert[k];
         float x[LATTICE_LANES];
-        load8(r, x);
+        load8(B->base[0] + v * B->pitch[0], x);
         for (int c = 0; c < LATTICE_LANES; c++) a0[c] += wk * x[c];
         if (nb > 1) {
-            load8(r + LATTICE_LANES, x);
+            load8(B->base[1] + v * B->pitch[1], x);
             for (int c = 0; c < LATTICE_LANES; c++) a1[c] += wk * x[c];
         }
         if (nb > 2) {
-            load8(r + 2 * LATTICE_LANES, x);
+            load8(B->base[2] + v * B->pitch[2], x);
             for (int c = 0; c < LATTICE_LANES; c++) a2[c] += wk * x[c];
         }
         if (nb > 3) {
-            load8(r + 3 * LATTICE_LANES, x);
+            load8(B->base[3] + v * B->pitch[3], x);
             for (int c = 0; c < LATTICE_LANES; c++) a3[c] += wk * x[c];
         }
     }
@@ -421,40 +587,46 @@ LATTICE_INLINE void lattice_slice_body(const lattice *L, const lattice_values *V
 {
     const int d1 = L->d + 1;
     const int ahead = (LATTICE_AHEAD + d1 - 1) / d1; /* points */
-    const int lanes = V->lanes, pitch = V->pitch;
+    const int lanes = V->lanes;
     const float inv = 1.0f / V->gain; /* a power of two: exact */
-    const uint16_t *H = V->h;
+    lattice_blocks B;
+    if (lanes % LATTICE_LANES == 0) lattice_block_map(V, &B);
     for (int32_t p = p0; p < p1; p++) {
         float *restrict o = out + (size_t)(p - p0) * stride;
         const int32_t *vert = L->vert + (size_t)p * d1;
         const float *w = L->slice_w + (size_t)p * d1;
         if (p + ahead < p1)
-            for (int k = 0; k < d1; k++)
-                lattice_prefetch_row(H + (size_t)vert[ahead * d1 + k] * pitch, lanes * sizeof *H);
+            for (int q = 0; q < V->planes; q++)
+                for (int k = 0; k < d1; k++)
+                    lattice_prefetch_row(V->plane_h[q] + (size_t)vert[ahead * d1 + k] * V->plane_pitch[q],
+                                         (V->plane_lane0[q + 1] - V->plane_lane0[q]) * sizeof *V->h);
         switch (lanes % LATTICE_LANES == 0 ? lanes / LATTICE_LANES : 0) {
-        case 1: lattice_slice_point(H, pitch, vert, w, d1, inv, 1, o, load8); continue;
-        case 2: lattice_slice_point(H, pitch, vert, w, d1, inv, 2, o, load8); continue;
-        case 3: lattice_slice_point(H, pitch, vert, w, d1, inv, 3, o, load8); continue;
-        case 4: lattice_slice_point(H, pitch, vert, w, d1, inv, 4, o, load8); continue;
+        case 1: lattice_slice_point(&B, vert, w, d1, inv, 1, o, load8); continue;
+        case 2: lattice_slice_point(&B, vert, w, d1, inv, 2, o, load8); continue;
+        case 3: lattice_slice_point(&B, vert, w, d1, inv, 3, o, load8); continue;
+        case 4: lattice_slice_point(&B, vert, w, d1, inv, 4, o, load8); continue;
         default: break;
         }
         if (lanes % LATTICE_LANES == 0) {
-            for (int c0 = 0; c0 < lanes; c0 += LATTICE_LANES) {
+            for (int b = 0; b < lanes / LATTICE_LANES; b++) {
                 float acc[LATTICE_LANES];
-                for (int c = 0; c < LATTICE_LANES; c++) acc[c] = o[c0 + c];
+                uint16_t *base;
+                size_t pitch;
+                lattice_block(V, b, &base, &pitch);
+                for (int c = 0; c < LATTICE_LANES; c++) acc[c] = o[b * LATTICE_LANES + c];
                 for (int k = 0; k < d1; k++) {
                     const float wk = w[k] * inv;
                     float r[LATTICE_LANES];
-                    load8(H + (size_t)vert[k] * pitch + c0, r);
+                    load8(base + (size_t)vert[k] * pitch, r);
                     for (int c = 0; c < LATTICE_LANES; c++) acc[c] += wk * r[c];
                 }
-                for (int c = 0; c < LATTICE_LANES; c++) o[c0 + c] = acc[c];
+                for (int c = 0; c < LATTICE_LANES; c++) o[b * LATTICE_LANES + c] = acc[c];
             }
             continue;
         }
-        for (int k = 0; k < d1; k++) {
+        for (int k = 0; k < d1; k++) { /* one plane */
             const float wk = w[k] * inv;
-            const uint16_t *restrict r = H + (size_t)vert[k] * pitch;
+            const uint16_t *restrict r = V->h + (size_t)vert[k] * V->pitch;
             for (int c = 0; c < lanes; c++) o[c] += wk * lattice_from_half(r[c]);
         }
     }
@@ -467,9 +639,9 @@ LATTICE_V3 static void lattice_splat_v3(const lattice *L, const float *in, int s
     lattice_splat_body(L, in, stride, V, v0, v1, lattice_store8_v3);
 }
 
-LATTICE_V3 static void lattice_blur_v3(const lattice *L, lattice_values *V, int32_t c0, int32_t c1, float *tmp)
+LATTICE_V3 static void lattice_blur_v3(const lattice *L, lattice_values *V, int plane, int32_t c0, int32_t c1)
 {
-    lattice_blur_body(L, V, c0, c1, tmp, lattice_load8_v3, lattice_store8_v3);
+    lattice_blur_body(L, V, plane, c0, c1, lattice_load8_v3, lattice_store8_v3);
 }
 
 LATTICE_V3 static void lattice_slice_v3(const lattice *L, const lattice_values *V, float *out, int stride,
@@ -490,15 +662,15 @@ void lattice_splat(const lattice *L, const float *in, int stride, lattice_values
     lattice_splat_body(L, in, stride, V, v0, v1, lattice_store8_plain);
 }
 
-void lattice_blur(const lattice *L, lattice_values *V, int32_t c0, int32_t c1, float *tmp)
+void lattice_blur(const lattice *L, lattice_values *V, int plane, int32_t c0, int32_t c1)
 {
 #if LATTICE_X86_V3
     if (lattice_use_v3()) {
-        lattice_blur_v3(L, V, c0, c1, tmp);
+        lattice_blur_v3(L, V, plane, c0, c1);
         return;
     }
 #endif
-    lattice_blur_body(L, V, c0, c1, tmp, lattice_load8_plain, lattice_store8_plain);
+    lattice_blur_body(L, V, plane, c0, c1, lattice_load8_plain, lattice_store8_plain);
 }
 
 void lattice_slice_add(const lattice *L, const lattice_values *V, float *out, int stride, int32_t p0, int32_t p1)
@@ -518,16 +690,11 @@ semseg_status lattice_filter(const lattice *L, const float *in, int stride, floa
     float in_max = 0;
     for (size_t i = 0; i < (size_t)L->n * stride; i++) in_max = fabsf(in[i]) > in_max ? fabsf(in[i]) : in_max;
     if (lattice_values_alloc(&V, L, stride, in_max) != SEMSEG_STATUS_OK) return SEMSEG_STATUS_NO_MEMORY;
-    float *tmp = malloc(2 * (size_t)stride * sizeof *tmp);
-    if (!tmp) {
-        lattice_values_free(&V);
-        return SEMSEG_STATUS_NO_MEMORY;
-    }
     lattice_splat(L, in, stride, &V, 0, L->m);
-    for (int axis = 0; axis <= L->d; axis++) lattice_blur(L, &V, L->chain_axis[axis], L->chain_axis[axis + 1], tmp);
+    for (int q = 0; q < V.planes; q++)
+        for (int axis = 0; axis <= L->d; axis++) lattice_blur(L, &V, q, L->chain_axis[axis], L->chain_axis[axis + 1]);
     memset(out, 0, (size_t)L->n * stride * sizeof *out);
     lattice_slice_add(L, &V, out, stride, 0, L->n);
-    free(tmp);
     lattice_values_free(&V);
     return SEMSEG_STATUS_OK;
 }

@@ -47,7 +47,8 @@ typedef struct lattice {
     int32_t *keys;      /* [m][d] first d coordinates; the last is minus their sum */
     int32_t *vert;      /* [n][d+1] vertex of each simplex corner */
     float *slice_w;     /* [n][d+1] slice weight of each corner (barycentric, scalable) */
-    int32_t *chain_v;   /* vertices of every chain (see lattice_blur), axis after axis, chain after chain */
+    int32_t *chain_v;   /* vertices of every chain (see lattice_blur), axis after axis; within an
+                           axis, chains by length (shortest first), then in vertex order */
     int32_t *chain_off; /* chain c is chain_v[chain_off[c]] .. chain_v[chain_off[c+1]-1] */
     int32_t chain_axis[LATTICE_MAX_D + 2]; /* chains of axis a: chain_axis[a] .. chain_axis[a+1]-1 */
     int32_t *csr_start; /* [m+1] splat entries of vertex v: csr_start[v] .. csr_start[v+1]-1 */
@@ -100,11 +101,23 @@ void lattice_scale(lattice *L, const float *in_scale, const float *out_scale);
  * exceed 2^15 (binary16 ends at 65504); magnitudes below 2^-14 of the gain
  * scale are flushed to 0.
  */
+#define LATTICE_MAX_PLANES 16
+
 typedef struct lattice_values {
-    uint16_t *h;    /* [m][pitch] */
+    uint16_t *h;    /* the one allocation; plane 0's rows start here */
     int lanes;      /* values per row (the float rows' lane count) */
-    int pitch;      /* halves per row: a row never straddles more lines than it must */
+    int pitch;      /* plane 0's halves per row */
     float gain;     /* stored = gain · value */
+    /* Planes: the lanes split into groups stored apart, plane q holding lanes
+     * plane_lane0[q] .. plane_lane0[q+1]-1 of every vertex in rows of
+     * plane_pitch[q] halves at plane_h[q], so that the blur can run all its
+     * passes over one plane while that plane stays in the last-level cache.
+     * One plane when the whole buffer is small (or lanes is not a multiple of
+     * 8); the split changes no value. */
+    int planes;
+    int plane_lane0[LATTICE_MAX_PLANES + 1];
+    int plane_pitch[LATTICE_MAX_PLANES];
+    uint16_t *plane_h[LATTICE_MAX_PLANES];
 } lattice_values;
 
 /* The pitch lattice_values_alloc uses for rows of `lanes` values. */
@@ -120,11 +133,13 @@ void lattice_values_free(lattice_values *V);
  * in float in entry order and stored once. in: rows of `stride` floats. */
 void lattice_splat(const lattice *L, const float *in, int stride, lattice_values *V, int32_t v0, int32_t v1);
 
-/* The blur along one axis, in place: V[v] = V[v] + ½(V[prev] + V[next])
- * on the values before the pass, for the chains c0 <= c < c1 of that axis
- * (a chain lists the vertices v, v+δ, v+2δ, .. that exist; a vertex with no
- * neighbour on the axis is on no chain, its value stays). tmp: 2·lanes floats. */
-void lattice_blur(const lattice *L, lattice_values *V, int32_t c0, int32_t c1, float *tmp);
+/* The blur along one axis, in place, of plane `plane`'s lanes:
+ * V[v] = V[v] + ½(V[prev] + V[next]) on the values before the pass, for the
+ * chains c0 <= c < c1 of that axis (a chain lists the vertices v, v+δ, v+2δ,
+ * .. that exist; a vertex with no neighbour on the axis is on no chain, its
+ * value stays). A full blur is every axis's chains for every plane, planes
+ * in any order (each plane is independent of the others). */
+void lattice_blur(const lattice *L, lattice_values *V, int plane, int32_t c0, int32_t c1);
 
 /* The chains [*c0, *c1) of one axis that make share `part` of `parts`,
  * balanced by vertex count. */
