@@ -226,6 +226,59 @@ done:
     free(out);
 }
 
+/*
+ * Vertex rows split into planes (a lattice too large for one plane in the
+ * last-level cache) must give the same values as filtering each 8-lane block
+ * on its own, where every block fits one plane: bit for bit, since the split
+ * only moves where values are stored. Every block holds the same largest
+ * value (1 at point 0), so every filtering picks the same binary16 gain.
+ */
+static void check_planes(void)
+{
+    enum { N = 40000, LANES = 24 };
+    uint64_t seed = 9;
+    lattice L;
+    lattice_values V;
+    char err[SEMSEG_ERRMSG_SIZE] = "";
+    double *f = malloc((size_t)N * 5 * sizeof *f);
+    float *in = malloc((size_t)N * LANES * sizeof *in), *out = malloc((size_t)N * LANES * sizeof *out);
+    float *in8 = malloc((size_t)N * 8 * sizeof *in8), *out8 = malloc((size_t)N * 8 * sizeof *out8);
+    checks += 3;
+    if (!f || !in || !out || !in8 || !out8) {
+        CRF_CHECK(0, "planes: out of memory");
+        goto done;
+    }
+    /* scattered 5-D points: most get a simplex of their own (m ~ 6N) */
+    for (int i = 0; i < N * 5; i++) f[i] = 40.0 * crf_rand_unit(&seed);
+    for (int i = 0; i < N * LANES; i++) in[i] = (float)(0.9 * crf_rand_unit(&seed));
+    for (int b = 0; b < LANES / 8; b++) in[b * 8] = 1.0f;
+    if (lattice_build(&L, f, N, 5, err) != SEMSEG_STATUS_OK) {
+        CRF_CHECK(0, "planes: build failed: %s", err);
+        goto done;
+    }
+    int planes = 0;
+    if (lattice_values_alloc(&V, &L, LANES, 1.0f) == SEMSEG_STATUS_OK) planes = V.planes;
+    lattice_values_free(&V);
+    CRF_CHECK(planes > 1, "planes: %d vertices of %d lanes stored in %d plane(s), want several", L.m, LANES, planes);
+    int same = lattice_filter(&L, in, LANES, out) == SEMSEG_STATUS_OK;
+    for (int b = 0; same && b < LANES / 8; b++) {
+        for (int p = 0; p < N; p++) memcpy(in8 + (size_t)p * 8, in + (size_t)p * LANES + b * 8, 8 * sizeof *in8);
+        same = lattice_filter(&L, in8, 8, out8) == SEMSEG_STATUS_OK;
+        for (int p = 0; same && p < N; p++)
+            same = memcmp(out8 + (size_t)p * 8, out + (size_t)p * LANES + b * 8, 8 * sizeof *out8) == 0;
+    }
+    CRF_CHECK(same, "planes: filtering %d lanes in %d planes differs from 8 lanes at a time", LANES, planes);
+    CRF_CHECK(L.m > N, "planes: only %d vertices for %d scattered points", L.m, N);
+    printf("planes: %d vertices, %d lanes in %d planes, same as 8 lanes at a time\n", L.m, LANES, planes);
+    lattice_free(&L);
+done:
+    free(f);
+    free(in);
+    free(out);
+    free(in8);
+    free(out8);
+}
+
 int main(void)
 {
     uint64_t seed = 42;
@@ -262,5 +315,6 @@ int main(void)
     CRF_CHECK(st == SEMSEG_STATUS_INVALID_ARGUMENT, "NaN feature: status %d, want INVALID_ARGUMENT", st);
 
     check_filter();
+    check_planes();
     return crf_test_finish("crf.lattice", checks);
 }
