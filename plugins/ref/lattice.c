@@ -684,8 +684,41 @@ void lattice_slice_add(const lattice *L, const lattice_values *V, float *out, in
     lattice_slice_body(L, V, out, stride, p0, p1, lattice_load8_plain);
 }
 
+/* lattice_filter of one lane (the normaliser K·1): vertex values in float,
+ * a megabyte or two that stays in cache, so the plain loops are fast and the
+ * binary16 rounding is not needed. */
+static semseg_status lattice_filter_one(const lattice *L, const float *in, float *out)
+{
+    const int d1 = L->d + 1;
+    const int32_t *cv = L->chain_v, *co = L->chain_off;
+    float *val = malloc(((size_t)L->m + 1) * sizeof *val);
+    if (!val) return SEMSEG_STATUS_NO_MEMORY;
+    for (int32_t v = 0; v < L->m; v++) {
+        float s = 0.0f;
+        for (int32_t e = L->csr_start[v]; e < L->csr_start[v + 1]; e++) s += L->csr_w[e] * in[L->csr_pt[e]];
+        val[v] = s;
+    }
+    for (int32_t c = 0; c < L->chain_axis[d1]; c++) {
+        float prev = 0.0f, x = val[cv[co[c]]];
+        for (int32_t e = co[c]; e < co[c + 1]; e++) {
+            const float y = e + 1 < co[c + 1] ? val[cv[e + 1]] : 0.0f;
+            val[cv[e]] = x + 0.5f * (prev + y);
+            prev = x;
+            x = y;
+        }
+    }
+    for (int32_t p = 0; p < L->n; p++) {
+        float s = 0.0f;
+        for (int k = 0; k < d1; k++) s += L->slice_w[(size_t)p * d1 + k] * val[L->vert[(size_t)p * d1 + k]];
+        out[p] = s;
+    }
+    free(val);
+    return SEMSEG_STATUS_OK;
+}
+
 semseg_status lattice_filter(const lattice *L, const float *in, int stride, float *out)
 {
+    if (stride == 1) return lattice_filter_one(L, in, out);
     lattice_values V;
     float in_max = 0;
     for (size_t i = 0; i < (size_t)L->n * stride; i++) in_max = fabsf(in[i]) > in_max ? fabsf(in[i]) : in_max;

@@ -150,8 +150,10 @@ void lattice_chain_part(const lattice *L, int axis, int part, int parts, int32_t
  * caller can slice into a small block. */
 void lattice_slice_add(const lattice *L, const lattice_values *V, float *out, int stride, int32_t p0, int32_t p1);
 
-/* Single-threaded convenience: out[n][stride] = K · in[n][stride]. Returns
- * SEMSEG_STATUS_NO_MEMORY when the vertex buffers cannot be allocated. */
+/* Single-threaded convenience: out[n][stride] = K · in[n][stride], vertex
+ * values in binary16 as above; with stride 1 (the normaliser K·1) in float,
+ * as one lane's values fit in cache. Returns SEMSEG_STATUS_NO_MEMORY when
+ * the vertex buffers cannot be allocated. */
 semseg_status lattice_filter(const lattice *L, const float *in, int stride, float *out);
 
 #endif
