@@ -99,6 +99,27 @@ semseg_status crf_params_check(const crf_params *p, const char *node, char *err)
 #define CRF_HOT
 #endif
 
+/* The per-pixel passes also have hand-written AVX2 + FMA versions (the
+ * vectoriser leaves their reductions and tap loops scalar or latency-bound),
+ * chosen at run time like the lattice's (lattice.c). They do the same
+ * operations in the same order as the plain code's x86-64-v3 clone, so the
+ * result does not change by a bit. LATTICE_PORTABLE (the tests' plain build)
+ * leaves them out as it does the lattice's. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(LATTICE_PORTABLE)
+#define CRF_X86_V3 1
+#include <immintrin.h>
+#define CRF_V3 __attribute__((target("arch=x86-64-v3")))
+#define CRF_INLINE static inline __attribute__((always_inline))
+/* the same test as the target_clones resolver's, so that these and the
+ * plain code's clones (tails, borders) run at the same level */
+static int crf_use_v3(void)
+{
+    return __builtin_cpu_supports("x86-64-v3");
+}
+#else
+#define CRF_X86_V3 0
+#endif
+
 /*
  * e^x for the x <= 0 that softmax produces, in plain arithmetic so that a
  * loop of them vectorises: x = n·ln2 + r with |r| <= ln2/2, e^r by its Taylor
@@ -136,8 +157,8 @@ static inline float crf_exp(float x)
  * leaves the maximum scalar). The padding lanes never win the maximum and
  * add exact zeros to the sum.
  */
-CRF_HOT static void crf_softmax_rows(const float *restrict e, float *restrict q, int32_t count, int stride, int c,
-                                     int logq)
+CRF_HOT static void crf_softmax_rows_plain(const float *restrict e, float *restrict q, int32_t count, int stride,
+                                           int c, int logq)
 {
     for (int32_t p = 0; p < count; p++, e += stride, q += stride) {
         float mx[CRF_LANES], sm[CRF_LANES];
@@ -163,6 +184,179 @@ CRF_HOT static void crf_softmax_rows(const float *restrict e, float *restrict q,
     }
 }
 
+#if CRF_X86_V3
+/*
+ * crf_exp on 4 vectors of 8 lanes: the same FMAs as the x86-64-v3 clone of
+ * crf_exp, and fewer other instructions, which give the same bits for every
+ * x <= 0 or NaN (softmax passes no other). Where x >= -87 nothing is clamped
+ * anyway; elsewhere (padding lanes, NaN) the result is masked to 0 at the end
+ * instead of clamping x first (whatever inf or NaN the unclamped x gave on
+ * the way is dropped by the mask). 2^n comes from the rounded sum's bits,
+ * whose low mantissa bits hold n (the shift by 23 drops the rest). Step by
+ * step over the 4, so that 4 independent chains of ~15 dependent
+ * instructions are in flight side by side.
+ */
+CRF_V3 CRF_INLINE void crf_exp4_v3(__m256 *x)
+{
+    const __m256 big = _mm256_set1_ps(12582912.0f);
+    __m256 keep[4], s[4], n[4], r[4], e[4];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        keep[i] = _mm256_cmp_ps(x[i], _mm256_set1_ps(-87.0f), _CMP_GE_OQ);
+        const __m256 t = _mm256_fmadd_ps(x[i], _mm256_set1_ps(1.44269504088896341f), big);
+        const __m256i b = _mm256_slli_epi32(_mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127)), 23);
+        s[i] = _mm256_castsi256_ps(b);
+        n[i] = _mm256_sub_ps(t, big);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) r[i] = _mm256_fnmadd_ps(n[i], _mm256_set1_ps(0.693145751953125f), x[i]);
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) r[i] = _mm256_fnmadd_ps(n[i], _mm256_set1_ps(1.42860682030941723e-6f), r[i]);
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++)
+        e[i] = _mm256_fmadd_ps(_mm256_set1_ps(1.0f / 720.0f), r[i], _mm256_set1_ps(1.0f / 120.0f));
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) e[i] = _mm256_fmadd_ps(e[i], r[i], _mm256_set1_ps(1.0f / 24.0f));
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) e[i] = _mm256_fmadd_ps(e[i], r[i], _mm256_set1_ps(1.0f / 6.0f));
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) e[i] = _mm256_fmadd_ps(e[i], r[i], _mm256_set1_ps(0.5f));
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) e[i] = _mm256_fmadd_ps(e[i], r[i], _mm256_set1_ps(1.0f));
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) e[i] = _mm256_fmadd_ps(e[i], r[i], _mm256_set1_ps(1.0f));
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) x[i] = _mm256_and_ps(_mm256_mul_ps(e[i], s[i]), keep[i]);
+}
+
+/* The maximum of a pixel's nv vectors, in every lane (exact in any order). */
+CRF_V3 CRF_INLINE __m256 crf_max_v3(const float *e, int nv)
+{
+    __m256 m = _mm256_loadu_ps(e);
+#pragma GCC unroll 4
+    for (int v = 1; v < nv; v++) m = _mm256_max_ps(m, _mm256_loadu_ps(e + 8 * v));
+    m = _mm256_max_ps(m, _mm256_permute2f128_ps(m, m, 1));
+    m = _mm256_max_ps(m, _mm256_permute_ps(m, 0x4e));
+    return _mm256_max_ps(m, _mm256_permute_ps(m, 0xb1));
+}
+
+/* q = exp(e - m) for the 8·nv vectors of 8 pixels (m: their maxima), 4 at a
+ * time; vector i is pixel i / nv's vector i % nv. */
+CRF_V3 CRF_INLINE void crf_exp8_v3(const float *e, const float *m, float *q, int stride, int nv)
+{
+#pragma GCC unroll 8
+    for (int i = 0; i < 8 * nv; i += 4) {
+        __m256 x[4];
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            const int k = (i + j) / nv, v = (i + j) % nv;
+            x[j] = _mm256_sub_ps(_mm256_loadu_ps(e + (size_t)k * stride + 8 * v), _mm256_broadcast_ss(m + k));
+        }
+        crf_exp4_v3(x);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            const int k = (i + j) / nv, v = (i + j) % nv;
+            _mm256_storeu_ps(q + (size_t)k * stride + 8 * v, x[j]);
+        }
+    }
+}
+
+/*
+ * Softmax of 8 pixels of nv vectors into q, through tmp (8 rows of stride,
+ * in L1): a pixel's lane sums sm[j] add up in the plain code's order, ((q0 +
+ * q8) + q16) and so on, and then the 8 of them in order, (((sm0 + sm1) +
+ * sm2) + ...): the 8 pixels' sm vectors are transposed and added
+ * vertically, which is that order for each at once. With nt (q 32-byte
+ * aligned) q is written with streaming stores: Q is far larger than the
+ * caches and is next read in the next iteration, so fetching its lines
+ * before overwriting them would only cost memory bandwidth.
+ */
+CRF_V3 CRF_INLINE void crf_softmax8_v3(const float *e, float *q, int stride, int nv, int nt, float *tmp)
+{
+    float m[8];
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++) _mm_store_ss(m + k, _mm256_castps256_ps128(crf_max_v3(e + (size_t)k * stride, nv)));
+    crf_exp8_v3(e, m, tmp, stride, nv);
+    __m256 t[8], u[8];
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k += 2) {
+        const float *ta = tmp + (size_t)k * stride, *tb = ta + stride;
+        __m256 a = _mm256_loadu_ps(ta), b = _mm256_loadu_ps(tb);
+#pragma GCC unroll 4
+        for (int v = 1; v < nv; v++) {
+            a = _mm256_add_ps(a, _mm256_loadu_ps(ta + 8 * v));
+            b = _mm256_add_ps(b, _mm256_loadu_ps(tb + 8 * v));
+        }
+        t[k] = _mm256_unpacklo_ps(a, b);
+        t[k + 1] = _mm256_unpackhi_ps(a, b);
+    }
+#pragma GCC unroll 2
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = _mm256_shuffle_ps(t[k], t[k + 2], 0x44);
+        u[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], 0xee);
+        u[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+        u[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0xee);
+    }
+    /* lane k of column j is pixel k's sm[j]: columns 0-3 from the low halves, 4-7 from the high */
+    __m256 s = _mm256_permute2f128_ps(u[0], u[4], 0x20);
+#pragma GCC unroll 4
+    for (int j = 1; j < 4; j++) s = _mm256_add_ps(s, _mm256_permute2f128_ps(u[j], u[j + 4], 0x20));
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) s = _mm256_add_ps(s, _mm256_permute2f128_ps(u[j], u[j + 4], 0x31));
+    float inv[8];
+    _mm256_storeu_ps(inv, _mm256_div_ps(_mm256_set1_ps(1.0f), s));
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++) {
+        const __m256 b = _mm256_broadcast_ss(inv + k);
+        const float *tk = tmp + (size_t)k * stride;
+        float *qk = q + (size_t)k * stride;
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) {
+            const __m256 y = _mm256_mul_ps(_mm256_loadu_ps(tk + 8 * v), b);
+            if (nt)
+                _mm256_stream_ps(qk + 8 * v, y);
+            else
+                _mm256_storeu_ps(qk + 8 * v, y);
+        }
+    }
+}
+
+/* The x86-64-v3 softmax (not log-softmax) of crf_softmax_rows for rows of up
+ * to 32 lanes; pixels that do not make a block of 8, and longer rows, go
+ * through the plain code (the same bits, more slowly). */
+CRF_V3 static void crf_softmax_rows_v3(const float *restrict e, float *restrict q, int32_t count, int stride, int c)
+{
+    float tmp[8 * 32] __attribute__((aligned(32)));
+    const int nt = (uintptr_t)q % 32 == 0;
+    int32_t p = 0;
+    /* the lane count spelled out, so that the loops unroll (24: VOC's 21 labels) */
+    for (; p + 8 <= count; p += 8) {
+        const float *ep = e + (size_t)p * stride;
+        float *qp = q + (size_t)p * stride;
+        if (stride == 24) crf_softmax8_v3(ep, qp, 24, 3, nt, tmp);
+        else if (stride == 8) crf_softmax8_v3(ep, qp, 8, 1, nt, tmp);
+        else if (stride == 16) crf_softmax8_v3(ep, qp, 16, 2, nt, tmp);
+        else if (stride == 32) crf_softmax8_v3(ep, qp, 32, 4, nt, tmp);
+        else break;
+    }
+    /* streaming stores are weakly ordered: complete them before another
+     * thread may read these rows (after the caller's barrier) */
+    if (nt) _mm_sfence();
+    if (p < count) crf_softmax_rows_plain(e + (size_t)p * stride, q + (size_t)p * stride, count - p, stride, c, 0);
+}
+#endif
+
+static void crf_softmax_rows(const float *restrict e, float *restrict q, int32_t count, int stride, int c, int logq)
+{
+#if CRF_X86_V3
+    if (!logq && crf_use_v3()) {
+        crf_softmax_rows_v3(e, q, count, stride, c);
+        return;
+    }
+#endif
+    crf_softmax_rows_plain(e, q, count, stride, c, logq);
+}
+
 /* ---- the position kernel on the pixel grid ---- */
 
 /*
@@ -180,6 +374,7 @@ CRF_HOT static void crf_softmax_rows(const float *restrict e, float *restrict q,
  */
 #define CRF_GRID_SIGMAS 4.0
 #define CRF_GRID_MAX_RADIUS 12
+#define CRF_GRID_ROWS 4         /* image rows whose column pass is done together */
 
 typedef struct crf_grid {
     int r;                  /* radius in pixels; 0: no grid kernel */
@@ -241,8 +436,8 @@ static inline void crf_grid_taps(const float *const *src, const float *h, int ta
 
 /* acc = Σ_j hy[j]·Q[y + j - r] over whole rows (W·stride floats, a
  * multiple of CRF_LANES); only the rows inside the image. */
-CRF_HOT static void crf_grid_column(const float *restrict q, const float *hy, int r, int64_t y, int64_t H,
-                                    size_t row, float *restrict acc)
+CRF_HOT static void crf_grid_column_plain(const float *restrict q, const float *hy, int r, int64_t y, int64_t H,
+                                          size_t row, float *restrict acc)
 {
     const float *src[2 * CRF_GRID_MAX_RADIUS + 1];
     float h[2 * CRF_GRID_MAX_RADIUS + 1];
@@ -259,8 +454,8 @@ CRF_HOT static void crf_grid_column(const float *restrict q, const float *hy, in
  * CRF_LANES). Columns xlo..xhi all have the same taps, the full 2r+1 of them:
  * there the row is one flat pass; the few border columns take their own taps
  * (only those in the image). Both add the taps in the same order. */
-CRF_HOT static void crf_grid_row(const float *restrict acc, const float *hx, int r, int64_t W, int stride,
-                                 int64_t xlo, int64_t xhi, const float *u, float *restrict e)
+CRF_HOT static void crf_grid_row_plain(const float *restrict acc, const float *hx, int r, int64_t W, int stride,
+                                       int64_t xlo, int64_t xhi, const float *u, float *restrict e)
 {
     const int taps = 2 * r + 1;
     const float *src[2 * CRF_GRID_MAX_RADIUS + 1];
@@ -284,6 +479,250 @@ CRF_HOT static void crf_grid_row(const float *restrict acc, const float *hx, int
         }
         crf_grid_taps(src, h, n, 0, (size_t)stride, u + (size_t)x * stride, e + (size_t)x * stride);
     }
+}
+
+#if CRF_X86_V3
+/* a·b rounded, kept out of a following add: GCC's intrinsics are vector
+ * operators, and -ffp-contract=fast would fuse the two where the plain
+ * code's clone (which this must match) does not. */
+CRF_V3 CRF_INLINE __m256 crf_mul_v3(__m256 a, __m256 b)
+{
+    __m256 p = _mm256_mul_ps(a, b);
+    __asm__("" : "+x"(p));
+    return p;
+}
+
+/* crf_grid_taps in AVX2: 4 vectors at a time, so that each tap's weight is
+ * broadcast once for 4 FMAs and 4 sums are in flight (one sum alone is a
+ * chain of dependent FMAs). The same operations in the same order as the
+ * x86-64-v3 clone of crf_grid_taps, which does not contract base + h·src. */
+CRF_V3 CRF_INLINE void crf_grid_taps_v3(const float *const *src, const float *h, int taps, size_t i0, size_t i1,
+                                        const float *base, float *restrict out)
+{
+    size_t i = i0;
+    for (; i + 4 * CRF_LANES <= i1; i += 4 * CRF_LANES) {
+        __m256 hb = _mm256_broadcast_ss(h), s[4];
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            const __m256 x = _mm256_loadu_ps(src[0] + i + 8 * k);
+            s[k] = base ? _mm256_add_ps(_mm256_loadu_ps(base + i + 8 * k), crf_mul_v3(hb, x)) : _mm256_mul_ps(hb, x);
+        }
+        for (int t = 1; t < taps; t++) {
+            const float *st = src[t] + i;
+            hb = _mm256_broadcast_ss(h + t);
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) s[k] = _mm256_fmadd_ps(hb, _mm256_loadu_ps(st + 8 * k), s[k]);
+        }
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) _mm256_storeu_ps(out + i + 8 * k, s[k]);
+    }
+    for (; i < i1; i += CRF_LANES) {
+        const __m256 x = _mm256_loadu_ps(src[0] + i);
+        __m256 s = crf_mul_v3(_mm256_broadcast_ss(h), x);
+        if (base) s = _mm256_add_ps(_mm256_loadu_ps(base + i), s);
+        for (int t = 1; t < taps; t++) s = _mm256_fmadd_ps(_mm256_broadcast_ss(h + t), _mm256_loadu_ps(src[t] + i), s);
+        _mm256_storeu_ps(out + i, s);
+    }
+}
+
+/*
+ * crf_grid_columns_v3 for radius 4 (pos_xy_std 1, DeepLab's) and
+ * CRF_GRID_ROWS = 4 image rows y..y+3 whose taps are all inside the image
+ * (source rows y-4..y+7): the loops over the 12 source rows and 9 taps are
+ * spelled out, so there are neither branches nor zero weights, and 12 sums
+ * (4 rows of 3 vectors) are in flight, enough to hide the FMA latency. Row
+ * y + k adds source row y - 4 + t with tap t - k, in order, from the
+ * product of the first as the plain code.
+ */
+CRF_V3 static void crf_grid_columns_r4_v3(const float *restrict q, const float *hy, int64_t y, size_t row,
+                                          float *const *acc)
+{
+    const float *src = q + (size_t)(y - 4) * row, *h = hy + (size_t)y * 9; /* row y + k's taps: h + 9k */
+    size_t i = 0;
+    for (; i + 3 * CRF_LANES <= row; i += 3 * CRF_LANES) {
+        __m256 s[4][3];
+#pragma GCC unroll 12
+        for (int t = 0; t < 12; t++) {
+            const float *x = src + (size_t)t * row + i;
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                const int j = t - k;
+                if (j < 0 || j > 8) continue;
+                const __m256 w = _mm256_broadcast_ss(h + 9 * k + j);
+#pragma GCC unroll 3
+                for (int v = 0; v < 3; v++)
+                    s[k][v] = j == 0 ? crf_mul_v3(w, _mm256_loadu_ps(x + 8 * v))
+                                     : _mm256_fmadd_ps(w, _mm256_loadu_ps(x + 8 * v), s[k][v]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++)
+#pragma GCC unroll 3
+            for (int v = 0; v < 3; v++) _mm256_storeu_ps(acc[k] + i + 8 * v, s[k][v]);
+    }
+    for (; i < row; i += CRF_LANES)
+        for (int k = 0; k < 4; k++) {
+            __m256 s = crf_mul_v3(_mm256_broadcast_ss(h + 9 * k), _mm256_loadu_ps(src + (size_t)k * row + i));
+            for (int j = 1; j < 9; j++) {
+                const __m256 x = _mm256_loadu_ps(src + (size_t)(k + j) * row + i);
+                s = _mm256_fmadd_ps(_mm256_broadcast_ss(h + 9 * k + j), x, s);
+            }
+            _mm256_storeu_ps(acc[k] + i, s);
+        }
+}
+
+/*
+ * crf_grid_column for the nrows (1..CRF_GRID_ROWS) image rows from y at
+ * once, into acc[0..nrows-1]: each source row is loaded once for all of
+ * them, which divides the traffic of this pass (its 2r+1 rows of Q do not
+ * stay in L2 from one image row to the next) by up to 3.
+ *
+ * Every sum runs over all the source rows with a weight of 0 outside its
+ * own taps, from 0, so that the loop has no branches. That is the same sum
+ * bit for bit: Q >= 0 is finite, so before the first tap the sum stays +0,
+ * and fma(h, x, +0) is h·x rounded, the plain code's first product; after
+ * the last one, adding 0·x = +0 to a sum >= 0 leaves it as it is.
+ */
+CRF_V3 static void crf_grid_columns_v3(const float *restrict q, const float *hy, int r, int64_t y, int64_t H,
+                                       size_t row, int nrows, float *const *acc)
+{
+    const int taps = 2 * r + 1;
+    const int64_t lo = y - r < 0 ? 0 : y - r;
+    const int64_t hi = y + nrows - 1 + r < H ? y + nrows - 1 + r : H - 1;
+    const int n = (int)(hi - lo + 1);
+    /* w[t][k]: the weight of source row lo + t in image row y + k */
+    float w[2 * CRF_GRID_MAX_RADIUS + CRF_GRID_ROWS][CRF_GRID_ROWS];
+    for (int t = 0; t < n; t++)
+        for (int k = 0; k < CRF_GRID_ROWS; k++) {
+            const int64_t j = lo + t - (y + k - r); /* tap index */
+            w[t][k] = k < nrows && j >= 0 && j < taps ? hy[(size_t)(y + k) * taps + j] : 0.0f;
+        }
+    for (size_t i = 0; i < row; i += 2 * CRF_LANES) {
+        /* row is a multiple of CRF_LANES: the second vector may be past its end */
+        const int two = i + 2 * CRF_LANES <= row;
+        __m256 s[CRF_GRID_ROWS][2];
+#pragma GCC unroll 4
+        for (int k = 0; k < CRF_GRID_ROWS; k++) s[k][0] = s[k][1] = _mm256_setzero_ps();
+        for (int t = 0; t < n; t++) {
+            const float *src = q + (size_t)(lo + t) * row + i;
+            const __m256 x0 = _mm256_loadu_ps(src), x1 = two ? _mm256_loadu_ps(src + CRF_LANES) : x0;
+#pragma GCC unroll 4
+            for (int k = 0; k < CRF_GRID_ROWS; k++) {
+                const __m256 wk = _mm256_broadcast_ss(&w[t][k]);
+                s[k][0] = _mm256_fmadd_ps(wk, x0, s[k][0]);
+                s[k][1] = _mm256_fmadd_ps(wk, x1, s[k][1]);
+            }
+        }
+        for (int k = 0; k < nrows; k++) {
+            _mm256_storeu_ps(acc[k] + i, s[k][0]);
+            if (two) _mm256_storeu_ps(acc[k] + i + CRF_LANES, s[k][1]);
+        }
+    }
+}
+
+/*
+ * The interior of crf_grid_row for radius 4 (pos_xy_std 1, DeepLab's) and 24
+ * lanes, the flat indices [i0, i1): 4 pixels at a time, so that each vector
+ * of acc is loaded once for the (up to) 4 sums it enters rather than once
+ * per sum, and 12 sums are in flight (enough to hide the FMA latency). Each
+ * sum still takes its taps in order. Returns where it stopped (the rest is
+ * under 4 pixels).
+ */
+CRF_V3 static size_t crf_grid_row_r4_v3(const float *restrict acc, const float *h, size_t i0, size_t i1,
+                                        const float *u, float *restrict e)
+{
+    enum { S = 24 };
+    size_t i = i0;
+    for (; i + 4 * S <= i1; i += 4 * S) {
+        /* pixel k of the block: tap j = d + 4 - k on acc pixel d = -4..7 */
+        const float *a = acc + i;
+        /* u streams in from memory, at a pace the hardware prefetcher does
+         * not keep up with: ask for it 2 KB ahead (within this row's u) */
+        if (i + 512 + 4 * S <= i1)
+            for (int l = 0; l < 4 * S; l += 16) _mm_prefetch((const char *)(u + i + l + 512), _MM_HINT_T0);
+        __m256 s[4][3];
+#pragma GCC unroll 12
+        for (int d = -4; d < 8; d++) {
+            __m256 x[3];
+#pragma GCC unroll 3
+            for (int v = 0; v < 3; v++) x[v] = _mm256_loadu_ps(a + d * S + 8 * v);
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                const int j = d + 4 - k;
+                if (j < 0 || j > 8) continue;
+                const __m256 w = _mm256_broadcast_ss(h + j);
+#pragma GCC unroll 3
+                for (int v = 0; v < 3; v++)
+                    s[k][v] = j == 0 ? _mm256_add_ps(_mm256_loadu_ps(u + i + k * S + 8 * v), crf_mul_v3(w, x[v]))
+                                     : _mm256_fmadd_ps(w, x[v], s[k][v]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++)
+#pragma GCC unroll 3
+            for (int v = 0; v < 3; v++) _mm256_storeu_ps(e + i + k * S + 8 * v, s[k][v]);
+    }
+    return i;
+}
+
+CRF_V3 static void crf_grid_row_v3(const float *restrict acc, const float *hx, int r, int64_t W, int stride,
+                                   int64_t xlo, int64_t xhi, const float *u, float *restrict e)
+{
+    const int taps = 2 * r + 1;
+    const float *src[2 * CRF_GRID_MAX_RADIUS + 1];
+    float h[2 * CRF_GRID_MAX_RADIUS + 1];
+    if (xlo <= xhi) {
+        size_t i0 = (size_t)xlo * stride;
+        if (r == 4 && stride == 24)
+            i0 = crf_grid_row_r4_v3(acc, hx + (size_t)xlo * taps, i0, (size_t)(xhi + 1) * stride, u, e);
+        for (int j = 0; j < taps; j++) {
+            src[j] = acc + (ptrdiff_t)(j - r) * stride;
+            h[j] = hx[(size_t)xlo * taps + j];
+        }
+        crf_grid_taps_v3(src, h, taps, i0, (size_t)(xhi + 1) * stride, u, e);
+    }
+    for (int64_t x = 0; x < W; x++) {
+        if (xlo <= xhi && x == xlo) x = xhi + 1;
+        if (x >= W) break;
+        const int64_t j0 = x - r < 0 ? r - x : 0, j1 = x + r >= W ? W - 1 - x + r : 2 * r;
+        const int n = (int)(j1 - j0 + 1);
+        for (int t = 0; t < n; t++) {
+            src[t] = acc + (size_t)(x + j0 + t - r) * stride;
+            h[t] = hx[(size_t)x * taps + j0 + t];
+        }
+        crf_grid_taps_v3(src, h, n, 0, (size_t)stride, u + (size_t)x * stride, e + (size_t)x * stride);
+    }
+}
+#endif
+
+/* The column pass of the nrows (1..CRF_GRID_ROWS) image rows from y into
+ * acc[0..nrows-1]. hy: the taps of all rows. */
+static void crf_grid_column(const float *restrict q, const float *hy, int r, int64_t y, int64_t H, size_t row,
+                            int nrows, float *const *acc)
+{
+    const int taps = 2 * r + 1;
+#if CRF_X86_V3
+    if (crf_use_v3()) {
+        if (r == 4 && nrows == 4 && CRF_GRID_ROWS == 4 && y >= 4 && y + 7 < H)
+            crf_grid_columns_r4_v3(q, hy, y, row, acc);
+        else
+            crf_grid_columns_v3(q, hy, r, y, H, row, nrows, acc);
+        return;
+    }
+#endif
+    for (int k = 0; k < nrows; k++) crf_grid_column_plain(q, hy + (size_t)(y + k) * taps, r, y + k, H, row, acc[k]);
+}
+
+static void crf_grid_row(const float *restrict acc, const float *hx, int r, int64_t W, int stride, int64_t xlo,
+                         int64_t xhi, const float *u, float *restrict e)
+{
+#if CRF_X86_V3
+    if (crf_use_v3()) {
+        crf_grid_row_v3(acc, hx, r, W, stride, xlo, xhi, u, e);
+        return;
+    }
+#endif
+    crf_grid_row_plain(acc, hx, r, W, stride, xlo, xhi, u, e);
 }
 
 /* The columns [*lo, *hi] around the middle whose taps equal the middle's
@@ -325,8 +764,7 @@ typedef struct crf_job {
     int image_dtype;
     float *unary;           /* [n][stride] logits, padding lanes CRF_PAD_ENERGY */
     float *q[2];            /* [n][stride]: Q of this iteration, and of the next */
-    float *scratch;         /* per thread: a column-filtered row, an energy row (W·stride
-                               each) and 2 rows of stride for the blur */
+    float *scratch;         /* per thread: rows of W·stride (crf_scratch_floats) */
     crf_grid grid;          /* the position kernel when it fits the grid filter */
     crf_kernel k[2];        /* kernels filtered on lattices */
     int nk;
@@ -347,9 +785,13 @@ static void crf_sync(crf_job *J)
     if (J->threads > 1) pthread_barrier_wait(&J->bar);
 }
 
+/* Per thread: a column-filtered row, an energy row, and with a grid kernel
+ * CRF_GRID_ROWS - 1 more column-filtered rows (crf_update_rows does the
+ * column pass of CRF_GRID_ROWS image rows at once); rows of W·stride. */
 static size_t crf_scratch_floats(const crf_job *J)
 {
-    return (2 * (size_t)J->W + 2) * J->stride;
+    const int grid = J->p->pos_w != 0.0f && crf_grid_radius(J->p->pos_xy_std) > 0;
+    return (grid ? CRF_GRID_ROWS + 1 : 2) * (size_t)J->W * J->stride;
 }
 
 static int32_t crf_part(int32_t total, int tid, int threads)
@@ -456,14 +898,21 @@ static void crf_update_rows(crf_job *J, int tid, const float *q, float *qn, int6
 {
     const int stride = J->stride;
     const size_t row = (size_t)J->W * stride;
-    float *acc = J->scratch + (size_t)tid * crf_scratch_floats(J), *E = acc + row;
     const crf_grid *g = &J->grid;
+    float *acc[CRF_GRID_ROWS], *E = J->scratch + (size_t)tid * crf_scratch_floats(J) + row;
+    acc[0] = E - row;
+    for (int k = 1; k < CRF_GRID_ROWS; k++) /* after E, if there is a grid kernel */
+        acc[k] = g->r > 0 ? E + (size_t)k * row : NULL;
     for (int64_t y = y0; y < y1; y++) {
         const int32_t p0 = (int32_t)(y * J->W), p1 = (int32_t)(p0 + J->W);
         const float *u = J->unary + (size_t)p0 * stride;
         if (g->r > 0) {
-            crf_grid_column(q, g->hy + (size_t)y * (2 * g->r + 1), g->r, y, J->H, row, acc);
-            crf_grid_row(acc, g->hx, g->r, J->W, stride, g->xlo, g->xhi, u, E);
+            /* rows y0, y0 + CRF_GRID_ROWS, ... do the column pass of the next ones too */
+            const int k = (int)((y - y0) % CRF_GRID_ROWS);
+            if (k == 0)
+                crf_grid_column(q, g->hy, g->r, y, J->H, row, y1 - y < CRF_GRID_ROWS ? (int)(y1 - y) : CRF_GRID_ROWS,
+                                acc);
+            crf_grid_row(acc[k], g->hx, g->r, J->W, stride, g->xlo, g->xhi, u, E);
         } else {
             memcpy(E, u, row * sizeof *E);
         }
@@ -580,7 +1029,7 @@ CRF_HOT static int crf_all_finite(const float *x, size_t count)
 
 /* rows[i][c] = planes[c][i], padding lanes CRF_PAD_ENERGY, a tile of pixels
  * at a time so that both sides are read and written in whole lines. */
-CRF_HOT static void crf_planes_to_rows(const float *planes, int c, int32_t n, int stride, float *restrict rows)
+CRF_HOT static void crf_planes_to_rows_plain(const float *planes, int c, int32_t n, int stride, float *restrict rows)
 {
     for (int32_t i0 = 0; i0 < n; i0 += CRF_TILE) {
         const int32_t i1 = n - i0 < CRF_TILE ? n : i0 + CRF_TILE;
@@ -592,13 +1041,91 @@ CRF_HOT static void crf_planes_to_rows(const float *planes, int c, int32_t n, in
 }
 
 /* planes[c][i] = rows[i][c] for the first c lanes, tile by tile. */
-CRF_HOT static void crf_rows_to_planes(const float *rows, int c, int32_t n, int stride, float *restrict planes)
+CRF_HOT static void crf_rows_to_planes_plain(const float *rows, int c, int32_t n, int stride, float *restrict planes)
 {
     for (int32_t i0 = 0; i0 < n; i0 += CRF_TILE) {
         const int32_t i1 = n - i0 < CRF_TILE ? n : i0 + CRF_TILE;
         for (int ch = 0; ch < c; ch++)
             for (int32_t i = i0; i < i1; i++) planes[(size_t)ch * n + i] = rows[(size_t)i * stride + ch];
     }
+}
+
+#if CRF_X86_V3
+/* Transposes the 8x8 block of floats in x in place (x[k][j] <-> x[j][k]). */
+CRF_V3 CRF_INLINE void crf_transpose8_v3(__m256 *x)
+{
+    __m256 t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm256_unpacklo_ps(x[k], x[k + 1]);
+        t[k + 1] = _mm256_unpackhi_ps(x[k], x[k + 1]);
+    }
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = _mm256_shuffle_ps(t[k], t[k + 2], 0x44);
+        u[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], 0xee);
+        u[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+        u[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0xee);
+    }
+    for (int k = 0; k < 4; k++) {
+        x[k] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
+        x[k + 4] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
+    }
+}
+
+/* crf_planes_to_rows 8 pixels at a time, as 8x8 transposes (a copy: the
+ * same values). */
+CRF_V3 static void crf_planes_to_rows_v3(const float *planes, int c, int32_t n, int stride, float *restrict rows)
+{
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int g = 0; g < stride; g += CRF_LANES) {
+            __m256 x[8];
+            for (int k = 0; k < 8; k++)
+                x[k] = g + k < c ? _mm256_loadu_ps(planes + (size_t)(g + k) * n + i) : _mm256_set1_ps(CRF_PAD_ENERGY);
+            crf_transpose8_v3(x);
+            for (int k = 0; k < 8; k++) _mm256_storeu_ps(rows + (size_t)(i + k) * stride + g, x[k]);
+        }
+    for (; i < n; i++) {
+        for (int ch = 0; ch < c; ch++) rows[(size_t)i * stride + ch] = planes[(size_t)ch * n + i];
+        for (int ch = c; ch < stride; ch++) rows[(size_t)i * stride + ch] = CRF_PAD_ENERGY;
+    }
+}
+
+/* crf_rows_to_planes 8 pixels at a time. */
+CRF_V3 static void crf_rows_to_planes_v3(const float *rows, int c, int32_t n, int stride, float *restrict planes)
+{
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int g = 0; g < c; g += CRF_LANES) {
+            __m256 x[8];
+            for (int k = 0; k < 8; k++) x[k] = _mm256_loadu_ps(rows + (size_t)(i + k) * stride + g);
+            crf_transpose8_v3(x);
+            for (int k = 0; k < 8 && g + k < c; k++) _mm256_storeu_ps(planes + (size_t)(g + k) * n + i, x[k]);
+        }
+    for (; i < n; i++)
+        for (int ch = 0; ch < c; ch++) planes[(size_t)ch * n + i] = rows[(size_t)i * stride + ch];
+}
+#endif
+
+static void crf_planes_to_rows(const float *planes, int c, int32_t n, int stride, float *restrict rows)
+{
+#if CRF_X86_V3
+    if (crf_use_v3()) {
+        crf_planes_to_rows_v3(planes, c, n, stride, rows);
+        return;
+    }
+#endif
+    crf_planes_to_rows_plain(planes, c, n, stride, rows);
+}
+
+static void crf_rows_to_planes(const float *rows, int c, int32_t n, int stride, float *restrict planes)
+{
+#if CRF_X86_V3
+    if (crf_use_v3()) {
+        crf_rows_to_planes_v3(rows, c, n, stride, planes);
+        return;
+    }
+#endif
+    crf_rows_to_planes_plain(rows, c, n, stride, planes);
 }
 
 semseg_status densecrf_run_threads(const crf_params *p, int64_t C, int64_t H, int64_t W,
