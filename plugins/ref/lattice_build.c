@@ -4,6 +4,13 @@
  * tables the passes read (chains, splat table) are made by lattice_tables in
  * lattice.c. See lattice.h for the model; the geometry follows Adams, Baek &
  * Davis (2010), section 3. Construction runs once per image.
+ *
+ * Two ways to the same lattice: when the features' ranges allow (any image
+ * at sensible stds), a vertex key is packed into one uint64, the vertices
+ * are found with a table of such keys and the links by merging the sorted
+ * keys with themselves (see "packed keys"); else keys are int32 arrays in a
+ * hash table, and links are looked up there. Both number the vertices in
+ * the order the points first reach them, so the result is the same.
  */
 #include "lattice.h"
 
@@ -41,6 +48,7 @@ void *lattice_alloc(size_t bytes)
 }
 
 /* ---- vertex hash: open addressing over int32 keys of d coordinates ---- */
+/* (the general way; the packed one below is taken when it can be) */
 
 /*
  * Each slot holds the vertex index (int32, -1: empty) followed by its key:
@@ -54,12 +62,29 @@ void *lattice_alloc(size_t bytes)
  */
 #define LATTICE_NARROW 32000
 
+/* Packed keys (see "packed keys" below). */
+typedef struct lattice_pack {
+    int32_t lo[LATTICE_MAX_D];            /* z_i is stored as z_i - lo[i] .. */
+    int shift[LATTICE_MAX_D];             /* .. at bits shift[i] .. */
+    uint64_t mask[LATTICE_MAX_D];         /* .. under mask[i] */
+    int bits;                             /* of a key */
+    uint64_t step[LATTICE_MAX_D + 1];     /* key + δa packs to packed(key) + step[a] (mod 2^64) */
+    int vbits;                            /* a slot is key << vbits | vertex */
+    uint64_t *slot;                       /* [cap] (cap in lattice_hash), begin only */
+    int home_shift;                       /* 64 - log2(cap) */
+    uint64_t *key;                        /* [room] packed key of each vertex */
+    int32_t room;
+    uint64_t *sorted;                     /* [m+1] the slots sorted by key, LATTICE_PEMPTY last */
+} lattice_pack;
+
 typedef struct lattice_hash {
     int d, narrow;
     size_t bytes;           /* per slot */
     unsigned char *slot;    /* [cap][bytes] */
     size_t cap;             /* power of two */
     int32_t m;              /* vertices so far */
+    int packed;             /* the keys are packed: pack is used instead of slot */
+    lattice_pack pack;      /* (m and cap above count for it too) */
 } lattice_hash;
 
 /* The coordinates are multiplied by independent odd constants (so the
@@ -144,6 +169,9 @@ static int hash_init(lattice_hash *h, int d, int narrow, int32_t expect)
 static void hash_free(lattice_hash *h)
 {
     free(h->slot);
+    free(h->pack.slot);
+    free(h->pack.key);
+    free(h->pack.sorted);
     memset(h, 0, sizeof *h);
 }
 
@@ -203,20 +231,221 @@ static void hash_keys(const lattice_hash *h, int32_t *keys)
         if (*slot_v(h, j) >= 0) slot_key(h, j, keys + (size_t)*slot_v(h, j) * h->d);
 }
 
+/* ---- packed keys ---- */
+
+/*
+ * All coordinates of a lattice point are congruent mod d+1, so a vertex is
+ * also given by the d integers z_i = (x_i - x_(i+1)) / (d+1), and these
+ * have small ranges: z_i follows two features only, ((i+2)·f_i·scale_i -
+ * i·f_(i-1)·scale_(i-1)) / (d+1). With the features bounded per dimension,
+ * when the ranges' widths and the bits of a vertex index add up to at most
+ * 63 (the 5-D bilateral kernel on a 500x375 photo needs 35 + 21), a slot of
+ * the vertex table is one uint64, key << vbits | vertex, where the key holds
+ * z_i - lo[i] at bits shift[i]. Hashing and comparing a key then cost a
+ * multiplication and a compare, and the table is half the size of int16 key
+ * slots. The packing is linear, so a neighbour key + δa packs to
+ * packed(key) + step[a], and so does each corner of a simplex from the one
+ * before: no key is unpacked except for L->keys. The ranges include the
+ * neighbours of every vertex, so a packed neighbour never aliases another.
+ * The 64th bit keeps every slot below the sentinel LATTICE_PEMPTY.
+ */
+#define LATTICE_PEMPTY UINT64_MAX /* an empty slot: no vertex index is all ones */
+
+/* Plans the packing of the keys of n points whose features lie within
+ * [flo[i], fhi[i]]; -1 when it does not fit (or the bounds are not finite). */
+static int pack_plan(lattice_pack *pk, int d, int32_t n, const double *flo, const double *fhi, const double *scale)
+{
+    const int d1 = d + 1;
+    /* A vertex coordinate is its point's lifted one rounded to a multiple of
+     * d+1 (≤ (d+1)/2 away), moved by d+1 to reach the plane, plus a corner
+     * offset in [-(d+1), d]; a neighbour adds [-d, 1]: within 4(d+1) in all,
+     * so z_i is within 8 of its point's value. 9 leaves room for rounding. */
+    const int64_t margin = 9;
+    double a[LATTICE_MAX_D + 1], b[LATTICE_MAX_D + 1]; /* f_(j-1)·scale_(j-1), lifted as in lattice_simplex */
+    a[0] = b[0] = 0;
+    for (int j = 1; j <= d; j++) {
+        a[j] = flo[j - 1] * scale[j - 1];
+        b[j] = fhi[j - 1] * scale[j - 1];
+    }
+    pk->vbits = 1;
+    while (((int64_t)1 << pk->vbits) <= (int64_t)n * d1) pk->vbits++;
+    int bits = 0;
+    for (int i = 0; i < d; i++) {
+        /* x_i - x_(i+1) of the lifted point */
+        const double lo = (i + 2) * a[i + 1] - i * b[i], hi = (i + 2) * b[i + 1] - i * a[i];
+        if (!(fabs(lo) < LATTICE_COORD_LIMIT && fabs(hi) < LATTICE_COORD_LIMIT)) return -1;
+        const int64_t l = (int64_t)floor(lo / d1) - margin, h = (int64_t)ceil(hi / d1) + margin;
+        int w = 1;
+        while ((h - l) >> w) w++;
+        pk->lo[i] = (int32_t)l;
+        pk->shift[i] = bits;
+        pk->mask[i] = ((uint64_t)1 << w) - 1;
+        bits += w;
+        if (bits + pk->vbits > 63) return -1;
+    }
+    pk->bits = bits;
+    /* δa lowers z_a by 1 and raises z_(a-1) by 1 */
+    for (int s = 0; s <= d; s++)
+        pk->step[s] = (s > 0 ? (uint64_t)1 << pk->shift[s - 1] : 0) - (s < d ? (uint64_t)1 << pk->shift[s] : 0);
+    return 0;
+}
+
+/* The key of the lattice point (d+1)·q (q: d+1 integers). */
+static uint64_t pack_key(const lattice_pack *pk, const int32_t *q, int d)
+{
+    uint64_t key = 0;
+    for (int i = 0; i < d; i++) key += (uint64_t)(uint32_t)(q[i] - q[i + 1] - pk->lo[i]) << pk->shift[i];
+    return key;
+}
+
+/* The first d coordinates of the point of key: x_d = -Σ (j+1)·z_j makes
+ * the sum 0, and x_i = x_(i+1) + (d+1)·z_i. */
+static void unpack_key(const lattice_pack *pk, uint64_t key, int32_t *x, int d)
+{
+    int64_t z[LATTICE_MAX_D], xi = 0;
+    for (int i = 0; i < d; i++) {
+        z[i] = pk->lo[i] + (int64_t)((key >> pk->shift[i]) & pk->mask[i]);
+        xi -= (i + 1) * z[i];
+    }
+    for (int i = d - 1; i >= 0; i--) {
+        xi += (int64_t)(d + 1) * z[i];
+        x[i] = (int32_t)xi;
+    }
+}
+
+/* Fibonacci hashing: the top bits of key · 2^64/φ depend on every bit;
+ * the table of 2^b slots starts at the top b bits (pack_home). */
+static inline uint64_t pack_hash(uint64_t key)
+{
+    return key * 0x9e3779b97f4a7c15ull;
+}
+
+static inline const uint64_t *pack_home(const lattice_pack *pk, uint64_t hk)
+{
+    return pk->slot + (hk >> pk->home_shift);
+}
+
+/* The slot holding key (hash hk), or the empty slot where it would go. */
+static inline size_t pack_probe(const lattice_pack *pk, uint64_t key, uint64_t hk)
+{
+    const size_t mask = ((size_t)1 << (64 - pk->home_shift)) - 1;
+    size_t i = (size_t)(hk >> pk->home_shift);
+    while (pk->slot[i] != LATTICE_PEMPTY && pk->slot[i] >> pk->vbits != key) i = (i + 1) & mask;
+    return i;
+}
+
+static int pack_alloc(lattice_pack *pk, int log2cap)
+{
+    const size_t cap = (size_t)1 << log2cap;
+    pk->slot = lattice_alloc(cap * sizeof *pk->slot);
+    if (!pk->slot) return -1;
+    memset(pk->slot, 0xff, cap * sizeof *pk->slot);
+    pk->home_shift = 64 - log2cap;
+    return 0;
+}
+
+/* Table and key room for expect vertices (grown when needed: at most three
+ * quarters full, as the general table). */
+static int pack_init(lattice_hash *h, int32_t expect)
+{
+    int log2cap = 6;
+    while (((size_t)1 << log2cap) < 2 * (size_t)expect) log2cap++;
+    h->packed = 1;
+    h->cap = (size_t)1 << log2cap;
+    h->pack.room = (int32_t)(h->cap * 3 / 4 < INT32_MAX ? h->cap * 3 / 4 : INT32_MAX);
+    h->pack.key = malloc((size_t)h->pack.room * sizeof *h->pack.key);
+    return h->pack.key && !pack_alloc(&h->pack, log2cap) ? 0 : -1;
+}
+
+static int pack_grow(lattice_hash *h)
+{
+    lattice_pack *pk = &h->pack;
+    uint64_t *old = pk->slot;
+    const size_t cap = h->cap;
+    const int32_t room = pk->room <= INT32_MAX / 2 ? 2 * pk->room : INT32_MAX;
+    uint64_t *key = realloc(pk->key, (size_t)room * sizeof *key);
+    if (!key) return -1;
+    pk->key = key;
+    pk->room = room;
+    if (pack_alloc(pk, 64 - pk->home_shift + 1)) {
+        pk->slot = old;
+        return -1;
+    }
+    h->cap = 2 * cap;
+    for (size_t j = 0; j < cap; j++)
+        if (old[j] != LATTICE_PEMPTY) pk->slot[pack_probe(pk, old[j] >> pk->vbits, pack_hash(old[j] >> pk->vbits))] = old[j];
+    free(old);
+    return 0;
+}
+
+/* Index of key (hash hk), inserting it when new; -1 when out of memory. */
+static int32_t pack_insert(lattice_hash *h, uint64_t key, uint64_t hk)
+{
+    lattice_pack *pk = &h->pack;
+    size_t i = pack_probe(pk, key, hk);
+    if (pk->slot[i] != LATTICE_PEMPTY) return (int32_t)(pk->slot[i] & (((uint64_t)1 << pk->vbits) - 1));
+    if (4 * (size_t)(h->m + 1) > 3 * h->cap || h->m == pk->room) {
+        if (pack_grow(h)) return -1;
+        i = pack_probe(pk, key, hk);
+    }
+    pk->slot[i] = key << pk->vbits | (uint64_t)h->m;
+    pk->key[h->m] = key;
+    return h->m++;
+}
+
+/* The slots key << vbits | vertex of all vertices sorted by key (radix
+ * sort, least significant digit first, digits of at most 11 bits so that a
+ * histogram stays in L1), then LATTICE_PEMPTY; -1 when out of memory. */
+static int pack_sort(lattice_hash *h)
+{
+    lattice_pack *pk = &h->pack;
+    const int32_t m = h->m;
+    const int passes = (pk->bits + 10) / 11, digit = (pk->bits + passes - 1) / passes;
+    const uint64_t dmask = ((uint64_t)1 << digit) - 1;
+    uint64_t *a = lattice_alloc(((size_t)m + 1) * sizeof *a), *b = lattice_alloc(((size_t)m + 1) * sizeof *b);
+    size_t count[(size_t)1 << 11];
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return -1;
+    }
+    for (int32_t v = 0; v < m; v++) a[v] = pk->key[v] << pk->vbits | (uint64_t)v;
+    for (int p = 0, shift = pk->vbits; p < passes; p++, shift += digit) {
+        uint64_t *t = a;
+        size_t at = 0;
+        memset(count, 0, sizeof count);
+        for (int32_t e = 0; e < m; e++) count[(a[e] >> shift) & dmask]++;
+        for (size_t c = 0; c <= dmask; c++) {
+            const size_t k = count[c];
+            count[c] = at;
+            at += k;
+        }
+        for (int32_t e = 0; e < m; e++) b[count[(a[e] >> shift) & dmask]++] = a[e];
+        a = b;
+        b = t;
+    }
+    free(b);
+    a[m] = LATTICE_PEMPTY;
+    pk->sorted = a;
+    return 0;
+}
+
 /* ---- geometry ---- */
 
 /*
- * Finds the simplex enclosing one point: writes the first d coordinates of
- * its d+1 corners (corner k is the remainder-k lattice point) and their
- * barycentric weights. Returns -1 when a lifted coordinate is not finite or
- * too large for int32 keys.
+ * Finds the simplex enclosing one point: its remainder-0 corner (d+1)·q
+ * (q: d+1 integers), and the barycentric weights of its d+1 corners, where
+ * corner k+1 (the remainder-(k+1) lattice point) is corner k + δ_axis[d-k],
+ * δa = (1,..,1) - (d+1)·e_a. Returns -1 when a lifted coordinate is not
+ * finite or too large for int32 keys. Inlined with d a constant where it
+ * matters (see vertices_packed): the arrays then live in registers.
  */
-static int lattice_locate(int d, const double *pos, const double *scale,
-                          int32_t *corner, float *w)
+static inline int lattice_simplex(const int d, const double *pos, const double *scale,
+                                  int32_t *q, int *axis, float *w)
 {
     const int d1 = d + 1;
-    double el[LATTICE_MAX_D + 1], bary[LATTICE_MAX_D + 2];
-    int32_t rem0[LATTICE_MAX_D + 1];
+    const double inv = 1.0 / d1;
+    double el[LATTICE_MAX_D + 1];
     int rank[LATTICE_MAX_D + 1];
 
     /* Lift onto Σx = 0 with orthogonal columns of equal length, so that
@@ -229,21 +458,24 @@ static int lattice_locate(int d, const double *pos, const double *scale,
     }
     el[0] = sm;
 
-    /* Nearest point whose coordinates are all multiples of d+1; its
-     * coordinate sum (in units of d+1) says how far it is off the plane. */
+    /* Nearest point whose coordinates are all multiples of d+1 (ties go
+     * down); its coordinate sum (in units of d+1) says how far it is off
+     * the plane. */
     int sum = 0;
     double diff[LATTICE_MAX_D + 1];
     for (int i = 0; i <= d; i++) {
         if (!(fabs(el[i]) < LATTICE_COORD_LIMIT)) return -1;
-        /* floor by truncation (|q| < 2^30): floor() is a library call on x86-64 */
-        const double q = el[i] / d1;
-        double fq = (double)(int32_t)q;
-        if (fq > q) fq -= 1.0;
-        const double down = fq * d1, up = down + d1;
+        /* floor by truncation (|el| < 2^30): floor() is a library call on
+         * x86-64. The reciprocal can make it one off next to a multiple of
+         * d+1, which then is the nearest multiple either way. */
+        const double fq = el[i] * inv;
+        int32_t below = (int32_t)fq;
+        below -= (double)below > fq;
+        const double down = (double)below * d1, up = down + d1;
         const int take_up = up - el[i] < el[i] - down;
-        rem0[i] = (int32_t)(take_up ? up : down);
-        sum += (int)fq + take_up;
-        diff[i] = el[i] - rem0[i];
+        q[i] = below + take_up;
+        sum += q[i];
+        diff[i] = el[i] - (double)(q[i] * d1); /* exact, and no branch to mispredict */
         rank[i] = 0;
     }
     /* rank[i]: how many coordinates lie further above their rounding. */
@@ -255,40 +487,46 @@ static int lattice_locate(int d, const double *pos, const double *scale,
         }
     /* Bring the point back onto the plane by moving the |sum| coordinates
      * that rounded worst by d+1; the ranks rotate accordingly. */
-    if (sum > 0) {
-        for (int i = 0; i <= d; i++) {
-            if (rank[i] >= d1 - sum) {
-                rem0[i] -= d1;
-                rank[i] += sum - d1;
-            } else {
-                rank[i] += sum;
-            }
-        }
-    } else if (sum < 0) {
-        for (int i = 0; i <= d; i++) {
-            if (rank[i] < -sum) {
-                rem0[i] += d1;
-                rank[i] += d1 + sum;
-            } else {
-                rank[i] += sum;
-            }
-        }
-    }
-    /* Barycentric weights from the sorted differences (paper, eq. 3 area). */
-    for (int i = 0; i <= d1; i++) bary[i] = 0;
     for (int i = 0; i <= d; i++) {
-        double delta = (el[i] - rem0[i]) / d1;
-        bary[d - rank[i]] += delta;
-        bary[d1 - rank[i]] -= delta;
+        const int move = (sum < 0 && rank[i] < -sum) - (sum > 0 && rank[i] >= d1 - sum);
+        q[i] += move;
+        axis[rank[i] + sum + move * d1] = i;
     }
-    bary[0] += 1.0 + bary[d1];
+    /* Barycentric weights from the sorted differences (paper, eq. 3 area):
+     * weight k is delta of rank d-k less delta of rank d+1-k, and the rest
+     * of 1 for weight 0. (Summed in this form, not scattered into an array,
+     * the values are the same: x + 0 = x and 0 - x = -x.) */
+    double delta[LATTICE_MAX_D + 1] = {0}; /* (all read ones are set: quiets -Wmaybe-uninitialized) */
+    for (int i = 0; i <= d; i++) delta[i] = (el[i] - (double)(q[i] * d1)) / d1;
+    w[0] = (float)(delta[axis[d]] + (1.0 - delta[axis[0]]));
+    for (int k = 1; k <= d; k++) w[k] = (float)(delta[axis[d - k]] - delta[axis[d1 - k]]);
+    return 0;
+}
 
-    /* Corner k: rem0 plus the canonical simplex vertex k, permuted by rank. */
-    for (int k = 0; k <= d; k++) {
+/* lattice_simplex with the first d coordinates of every corner. */
+static int lattice_locate(int d, const double *pos, const double *scale,
+                          int32_t *corner, float *w)
+{
+    const int d1 = d + 1;
+    int32_t q[LATTICE_MAX_D + 1];
+    int axis[LATTICE_MAX_D + 1];
+    if (lattice_simplex(d, pos, scale, q, axis, w)) return -1;
+    for (int i = 0; i < d; i++) corner[i] = q[i] * d1;
+    for (int k = 0; k < d; k++)
         for (int i = 0; i < d; i++)
-            corner[k * d + i] = rem0[i] + (rank[i] <= d - k ? k : k - d1);
-        w[k] = (float)bary[k];
-    }
+            corner[(k + 1) * d + i] = corner[k * d + i] + (i == axis[d - k] ? -d : 1);
+    return 0;
+}
+
+/* lattice_simplex with the packed keys of the corners. */
+static inline int lattice_locate_packed(const int d, const double *pos, const double *scale,
+                                        const lattice_pack *pk, uint64_t *key, float *w)
+{
+    int32_t q[LATTICE_MAX_D + 1];
+    int axis[LATTICE_MAX_D + 1];
+    if (lattice_simplex(d, pos, scale, q, axis, w)) return -1;
+    key[0] = pack_key(pk, q, d);
+    for (int k = 0; k < d; k++) key[k + 1] = key[k] + pk->step[axis[d - k]];
     return 0;
 }
 
@@ -300,25 +538,22 @@ static semseg_status lattice_fail_memory(lattice *L, lattice_hash *h, char *err)
 }
 
 /*
- * The blur runs along chains: for axis a, maximal runs v1, v2, .., vk of
- * vertices with v(i+1) = vi + δa, δa = (1,..,1) - (d+1)·e_a (last coordinate
- * implied). A vertex without neighbours along an axis is on no chain of that
- * axis: its blur is the identity and costs nothing. Writes chain_v and
- * chain_off (see lattice.h); -1 when out of memory.
+ * The links: next[a·m + v] is the vertex key(v) + δa, δa = (1,..,1) -
+ * (d+1)·e_a (last coordinate implied), or -1; lattice_tables makes the
+ * blur's chains from them. Probes are issued for a batch of vertices before
+ * any is read, so that their misses overlap.
  */
-void lattice_build_links(lattice *L, int part, int parts)
+enum { LATTICE_LINK_BATCH = 4 }; /* vertices whose neighbour slots are fetched together */
+
+static void links_general(lattice *L, const lattice_hash *h, int32_t v0, int32_t v1)
 {
-    enum { BATCH = 4 }; /* vertices whose neighbour slots are fetched together */
-    const lattice_hash *h = L->build_hash;
     const int d = L->d;
     const int32_t m = L->m;
-    const int32_t v1 = (int32_t)((int64_t)m * (part + 1) / parts);
     int32_t *next = L->build_next;
-    if (!h) return;
-    for (int32_t v0 = (int32_t)((int64_t)m * part / parts); v0 < v1; v0 += BATCH) {
-        const int nb = v1 - v0 < BATCH ? (int)(v1 - v0) : BATCH;
-        int32_t nk[BATCH][LATTICE_MAX_D + 1][LATTICE_MAX_D];
-        uint32_t nh[BATCH][LATTICE_MAX_D + 1];
+    for (; v0 < v1; v0 += LATTICE_LINK_BATCH) {
+        const int nb = v1 - v0 < LATTICE_LINK_BATCH ? (int)(v1 - v0) : LATTICE_LINK_BATCH;
+        int32_t nk[LATTICE_LINK_BATCH][LATTICE_MAX_D + 1][LATTICE_MAX_D];
+        uint32_t nh[LATTICE_LINK_BATCH][LATTICE_MAX_D + 1];
         for (int b = 0; b < nb; b++) {
             const int32_t *key = L->keys + (size_t)(v0 + b) * d;
             for (int axis = 0; axis <= d; axis++) {
@@ -334,16 +569,184 @@ void lattice_build_links(lattice *L, int part, int parts)
     }
 }
 
-semseg_status lattice_build_begin(lattice *L, const double *f, int32_t n, int d, char *err)
+/* The first position at or after `at` whose slot is not below t. Mostly 0,
+ * 1 or 2 steps, which no branch predicts: two are taken without branching,
+ * a loop does the rest (the sentinel stops it). */
+static inline int32_t pack_seek(const uint64_t *s, int32_t at, uint64_t t)
 {
-    const int d1 = d + 1;
-    lattice_hash h;
-    double scale[LATTICE_MAX_D];
+    at += s[at] < t;
+    at += s[at] < t;
+    while (s[at] < t) at++;
+    return at;
+}
+
+/*
+ * With the vertices sorted by key, the neighbours along axis a are a merge
+ * of the sorted keys with themselves plus step[a] (a constant, so the
+ * targets are sorted too): one pass, no hashing. A merge is a chain of
+ * dependent loads, so LATTICE_LANES of them (over consecutive stretches of
+ * the positions, each started by a binary search) run side by side. Share
+ * part of parts takes the sorted positions i0..i1-1. Also unpacks the keys
+ * of vertices i0..i1-1 into L->keys.
+ */
+#define LATTICE_LANES 8
+static void links_packed(lattice *L, const lattice_pack *pk, int part, int parts)
+{
+    const int d = L->d, vb = pk->vbits;
+    const int32_t m = L->m;
+    const int32_t i0 = (int32_t)((int64_t)m * part / parts), i1 = (int32_t)((int64_t)m * (part + 1) / parts);
+    /* slots compare as their keys: key << vb | v < t << vb iff key < t */
+    const uint64_t *s = pk->sorted, vmask = ((uint64_t)1 << vb) - 1;
+    const int32_t len = (i1 - i0) / LATTICE_LANES;
+    if (i0 == i1) return;
+    for (int axis = 0; axis <= d; axis++) {
+        const uint64_t step = pk->step[axis] << vb;
+        int32_t *next = L->build_next + (size_t)axis * m;
+        int32_t j[LATTICE_LANES];
+        for (int l = 0; l < LATTICE_LANES; l++) {
+            /* lane l starts at i0 + l·len; the last lane also takes the rest */
+            const int32_t i = i0 + l * len;
+            const uint64_t t = (s[i] & ~vmask) + step;
+            int32_t lo = 0, hi = m;
+            while (lo < hi) {
+                const int32_t mid = lo + (hi - lo) / 2;
+                if (s[mid] < t) lo = mid + 1;
+                else hi = mid;
+            }
+            j[l] = lo;
+        }
+        for (int32_t k = 0; k < len; k++)
+#pragma GCC unroll 16
+            for (int l = 0; l < LATTICE_LANES; l++) {
+                const uint64_t si = s[i0 + l * len + k], t = (si & ~vmask) + step;
+                j[l] = pack_seek(s, j[l], t);
+                /* -1 when the key found is not t, without a branch (a coin toss) */
+                const int32_t miss = -(int32_t)(s[j[l]] - t > vmask);
+                next[si & vmask] = (int32_t)(s[j[l]] & vmask) | miss;
+            }
+        for (int32_t i = i0 + LATTICE_LANES * len; i < i1; i++) {
+            const uint64_t t = (s[i] & ~vmask) + step;
+            j[LATTICE_LANES - 1] = pack_seek(s, j[LATTICE_LANES - 1], t);
+            const int32_t miss = -(int32_t)(s[j[LATTICE_LANES - 1]] - t > vmask);
+            next[s[i] & vmask] = (int32_t)(s[j[LATTICE_LANES - 1]] & vmask) | miss;
+        }
+    }
+    for (int32_t v = i0; v < i1; v++) unpack_key(pk, pk->key[v], L->keys + (size_t)v * d, d);
+}
+
+void lattice_build_links(lattice *L, int part, int parts)
+{
+    const lattice_hash *h = L->build_hash;
+    const int32_t v0 = (int32_t)((int64_t)L->m * part / parts), v1 = (int32_t)((int64_t)L->m * (part + 1) / parts);
+    if (!h) return;
+    if (h->packed) links_packed(L, &h->pack, part, parts);
+    else links_general(L, h, v0, v1);
+}
+
+static semseg_status lattice_fail_point(lattice *L, lattice_hash *h, int32_t p, char *err)
+{
+    hash_free(h);
+    lattice_free(L);
+    return ref_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT,
+                    "DenseCRF lattice: feature of point %ld is not finite or too large "
+                    "(a std too small for the image?)", (long)p);
+}
+
+/* Points go in batches: locate and hash a batch, prefetch its slots, then
+ * insert. A corner equal to the previous point's (neighbouring points often
+ * share a simplex) reuses its vertex without hashing. */
+static semseg_status vertices_general(lattice *L, lattice_hash *h, const double *f, const double *scale, char *err)
+{
+    const int d = L->d, d1 = d + 1;
+    const int32_t n = L->n;
     /* corner[0] holds the corners of the point before the batch */
     int32_t corner[LATTICE_BATCH + 1][(LATTICE_MAX_D + 1) * LATTICE_MAX_D];
     float weight[LATTICE_BATCH][LATTICE_MAX_D + 1];
     uint32_t hk[LATTICE_BATCH][LATTICE_MAX_D + 1];
     unsigned char same[LATTICE_BATCH][LATTICE_MAX_D + 1];
+    for (int32_t p0 = 0; p0 < n; p0 += LATTICE_BATCH) {
+        const int nb = n - p0 < LATTICE_BATCH ? (int)(n - p0) : LATTICE_BATCH;
+        for (int b = 0; b < nb; b++) {
+            const int32_t p = p0 + b;
+            if (lattice_locate(d, f + (size_t)p * d, scale, corner[b + 1], weight[b]))
+                return lattice_fail_point(L, h, p, err);
+            for (int k = 0; k <= d; k++) {
+                same[b][k] = p > 0 && key_equal(corner[b] + k * d, corner[b + 1] + k * d, d)
+                             ? 1 : 0;
+                if (!same[b][k]) {
+                    hk[b][k] = hash_key(corner[b + 1] + k * d, d);
+                    hash_prefetch(h, hk[b][k]);
+                }
+            }
+        }
+        for (int b = 0; b < nb; b++) {
+            const size_t at = (size_t)(p0 + b) * d1;
+            for (int k = 0; k <= d; k++) {
+                int32_t v = same[b][k] ? L->vert[at - d1 + k] : hash_insert(h, corner[b + 1] + k * d, hk[b][k]);
+                if (v < 0) return lattice_fail_memory(L, h, err);
+                L->vert[at + k] = v;
+                L->slice_w[at + k] = weight[b][k];
+            }
+        }
+        memcpy(corner[0], corner[nb], sizeof corner[0]);
+    }
+    return SEMSEG_STATUS_OK;
+}
+
+/* vertices_general with packed keys, for d = L->d (inlined with d a
+ * constant by vertices_packed). */
+static inline semseg_status vertices_packed_d(lattice *L, lattice_hash *h, const double *f, const double *scale,
+                                              char *err, const int d)
+{
+    const int d1 = d + 1;
+    const int32_t n = L->n;
+    const lattice_pack *pk = &h->pack;
+    /* key[0] holds the corners of the point before the batch */
+    uint64_t key[LATTICE_BATCH + 1][LATTICE_MAX_D + 1];
+    uint64_t hk[LATTICE_BATCH][LATTICE_MAX_D + 1];
+    for (int k = 0; k <= d; k++) key[0][k] = LATTICE_PEMPTY;
+    for (int32_t p0 = 0; p0 < n; p0 += LATTICE_BATCH) {
+        const int nb = n - p0 < LATTICE_BATCH ? (int)(n - p0) : LATTICE_BATCH;
+        for (int b = 0; b < nb; b++) {
+            const int32_t p = p0 + b;
+            if (lattice_locate_packed(d, f + (size_t)p * d, scale, pk, key[b + 1], L->slice_w + (size_t)p * d1))
+                return lattice_fail_point(L, h, p, err);
+            for (int k = 0; k <= d; k++)
+                if (key[b + 1][k] != key[b][k]) {
+                    hk[b][k] = pack_hash(key[b + 1][k]);
+                    LATTICE_PREFETCH(pack_home(pk, hk[b][k]));
+                }
+        }
+        for (int b = 0; b < nb; b++) {
+            const size_t at = (size_t)(p0 + b) * d1;
+            for (int k = 0; k <= d; k++) {
+                int32_t v = key[b + 1][k] == key[b][k] ? L->vert[at - d1 + k] : pack_insert(h, key[b + 1][k], hk[b][k]);
+                if (v < 0) return lattice_fail_memory(L, h, err);
+                L->vert[at + k] = v;
+            }
+        }
+        memcpy(key[0], key[nb], sizeof key[0]);
+    }
+    return SEMSEG_STATUS_OK;
+}
+
+/* The kernels of DenseCRF, position (d = 2) and bilateral (d = 5), get a
+ * build of their own: with d a constant, lattice_simplex keeps its arrays
+ * in registers (on the benchmark, begin takes 30 ms instead of 35). */
+static semseg_status vertices_packed(lattice *L, lattice_hash *h, const double *f, const double *scale, char *err)
+{
+    switch (L->d) {
+    case 2: return vertices_packed_d(L, h, f, scale, err, 2);
+    case 5: return vertices_packed_d(L, h, f, scale, err, 5);
+    default: return vertices_packed_d(L, h, f, scale, err, L->d);
+    }
+}
+
+semseg_status lattice_build_begin(lattice *L, const double *f, int32_t n, int d, char *err)
+{
+    const int d1 = d + 1;
+    lattice_hash h;
+    double scale[LATTICE_MAX_D];
 
     memset(L, 0, sizeof *L);
     memset(&h, 0, sizeof h);
@@ -364,63 +767,50 @@ semseg_status lattice_build_begin(lattice *L, const double *f, int32_t n, int d,
      * this spacing makes the whole approximate a unit-std Gaussian. */
     for (int i = 0; i < d; i++) scale[i] = d1 * sqrt(2.0 / 3.0) / sqrt((i + 1.0) * (i + 2.0));
 
-    /* A bound on every key coordinate: a lifted coordinate is at most
-     * (d+1)·Σ|f_i·scale_i|; rounding, the simplex corners and the chains'
-     * neighbours move it by less than 4(d+1) more. */
-    double fmax[LATTICE_MAX_D] = {0}, bound = 0;
+    /* Bounds on the key coordinates. Per dimension, the range of the
+     * features gives the ranges the packed keys need (pack_plan). Else, a
+     * lifted coordinate is at most (d+1)·Σ|f_i·scale_i|; rounding, the
+     * simplex corners and the chains' neighbours move it by less than
+     * 4(d+1) more. */
+    double flo[LATTICE_MAX_D], fhi[LATTICE_MAX_D], bound = 0;
+    for (int i = 0; i < d; i++) {
+        flo[i] = INFINITY;
+        fhi[i] = -INFINITY;
+    }
     for (int32_t p = 0; p < n; p++)
         for (int i = 0; i < d; i++) {
-            const double a = fabs(f[(size_t)p * d + i]);
-            fmax[i] = a > fmax[i] ? a : fmax[i]; /* NaN never wins; lattice_locate refuses it */
+            const double a = f[(size_t)p * d + i];
+            /* NaN never wins; lattice_simplex refuses it */
+            flo[i] = a < flo[i] ? a : flo[i];
+            fhi[i] = a > fhi[i] ? a : fhi[i];
         }
-    for (int i = 0; i < d; i++) bound += fmax[i] * scale[i];
-    bound = bound * d1 + 4.0 * d1;
-    if (!L->vert || !L->slice_w || hash_init(&h, d, bound < LATTICE_NARROW, n)) return lattice_fail_memory(L, &h, err);
-
-    /* Points go in batches: locate and hash a batch, prefetch its slots,
-     * then insert. A corner equal to the previous point's (neighbouring
-     * points often share a simplex) reuses its vertex without hashing. */
-    for (int32_t p0 = 0; p0 < n; p0 += LATTICE_BATCH) {
-        const int nb = n - p0 < LATTICE_BATCH ? (int)(n - p0) : LATTICE_BATCH;
-        for (int b = 0; b < nb; b++) {
-            const int32_t p = p0 + b;
-            if (lattice_locate(d, f + (size_t)p * d, scale, corner[b + 1], weight[b])) {
-                hash_free(&h);
-                lattice_free(L);
-                return ref_fail(err, SEMSEG_STATUS_INVALID_ARGUMENT,
-                                "DenseCRF lattice: feature of point %ld is not finite or too large "
-                                "(a std too small for the image?)", (long)p);
-            }
-            for (int k = 0; k <= d; k++) {
-                same[b][k] = p > 0 && key_equal(corner[b] + k * d, corner[b + 1] + k * d, d)
-                             ? 1 : 0;
-                if (!same[b][k]) {
-                    hk[b][k] = hash_key(corner[b + 1] + k * d, d);
-                    hash_prefetch(&h, hk[b][k]);
-                }
-            }
-        }
-        for (int b = 0; b < nb; b++) {
-            const size_t at = (size_t)(p0 + b) * d1;
-            for (int k = 0; k <= d; k++) {
-                int32_t v = same[b][k] ? L->vert[at - d1 + k] : hash_insert(&h, corner[b + 1] + k * d, hk[b][k]);
-                if (v < 0) return lattice_fail_memory(L, &h, err);
-                L->vert[at + k] = v;
-                L->slice_w[at + k] = weight[b][k];
-            }
-        }
-        memcpy(corner[0], corner[nb], sizeof corner[0]);
+    semseg_status st;
+    if (!pack_plan(&h.pack, d, n, flo, fhi, scale)) {
+        if (!L->vert || !L->slice_w || pack_init(&h, n)) return lattice_fail_memory(L, &h, err);
+        st = vertices_packed(L, &h, f, scale, err);
+    } else {
+        for (int i = 0; i < d; i++) bound += fmax(fabs(flo[i]), fabs(fhi[i])) * scale[i];
+        bound = bound * d1 + 4.0 * d1;
+        if (!L->vert || !L->slice_w || hash_init(&h, d, bound < LATTICE_NARROW, n)) return lattice_fail_memory(L, &h, err);
+        st = vertices_general(L, &h, f, scale, err);
     }
+    if (st != SEMSEG_STATUS_OK) return st;
     const int32_t m = h.m;
     L->m = m;
 
-    /* Chains along every axis come next (lattice_build_links): they need
-     * the keys by vertex, the table, and room for the links. */
+    /* The links come next (lattice_build_links): they need the keys by
+     * vertex (packed keys: unpacked there), the table (packed keys: sorted
+     * instead) and room for the links. */
+    if (h.packed) {
+        free(h.pack.slot);
+        h.pack.slot = NULL;
+        if (pack_sort(&h)) return lattice_fail_memory(L, &h, err);
+    }
     L->keys = malloc(((size_t)m * d + 1) * sizeof *L->keys);
     L->build_next = malloc(((size_t)d1 * m + 1) * sizeof *L->build_next);
     L->build_hash = calloc(1, sizeof *L->build_hash);
     if (!L->keys || !L->build_next || !L->build_hash) return lattice_fail_memory(L, &h, err);
-    hash_keys(&h, L->keys);
+    if (!h.packed) hash_keys(&h, L->keys);
     *L->build_hash = h;
     return SEMSEG_STATUS_OK;
 }
