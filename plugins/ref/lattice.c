@@ -45,7 +45,7 @@ static int lattice_sort_chains(lattice *L)
 {
     const int d1 = L->d + 1;
     const int32_t total = L->chain_axis[d1], nv = L->chain_off[total];
-    int32_t *cv = lattice_alloc(((size_t)nv + 1) * sizeof *cv);
+    int32_t *cv = lattice_alloc(((size_t)nv + 1 + LATTICE_AHEAD) * sizeof *cv);
     int32_t *co = malloc(((size_t)total + 1) * sizeof *co);
     if (!cv || !co) {
         free(cv);
@@ -79,7 +79,7 @@ static int lattice_sort_chains(lattice *L)
         }
     }
     co[total] = nv;
-    cv[nv] = 0;
+    memset(cv + nv, 0, (1 + LATTICE_AHEAD) * sizeof *cv); /* vertex 0: the blur prefetches past the end */
     free(L->chain_v);
     free(L->chain_off);
     L->chain_v = cv;
@@ -461,29 +461,32 @@ LATTICE_INLINE void lattice_splat_body(const lattice *L, const float *in, int st
  * The blur of one chain of `len` vertices (cv[0..len-1]) on rows of `nb`
  * lane blocks: y_i = x_i + ½(x_(i-1) + x_(i+1)), a missing neighbour 0.
  * Each row is read once and written once; the previous vertex's old value
- * stays in a register. With len and nb constants (the callers' switch), the
- * loop is unrolled and has no branch at all.
+ * stays in registers. With len and nb constants (the callers' switch), the
+ * loop is unrolled and has no branch at all. The row LATTICE_AHEAD entries
+ * on in chain_v (a later chain's, or the padding past the last) is
+ * prefetched for each vertex.
  */
 LATTICE_INLINE void lattice_blur_chain(uint16_t *H, size_t pitch, const int32_t *cv, int32_t len, int nb,
                                        lattice_load8 load8, lattice_store8 store8)
 {
-    for (int b = 0; b < nb; b++) {
-        float prev[LATTICE_LANES] = {0}, x[LATTICE_LANES], y[LATTICE_LANES], r[LATTICE_LANES];
-        uint16_t *s = H + (size_t)cv[0] * pitch + b * LATTICE_LANES;
-        load8(s, x);
-        for (int32_t i = 0; i < len; i++) {
-            uint16_t *nx = i + 1 < len ? H + (size_t)cv[i + 1] * pitch + b * LATTICE_LANES : NULL;
-            if (nx) load8(nx, y);
+    float prev[4][LATTICE_LANES] = {{0}}, x[4][LATTICE_LANES], y[4][LATTICE_LANES], r[LATTICE_LANES];
+    uint16_t *s = H + (size_t)cv[0] * pitch;
+    for (int b = 0; b < nb; b++) load8(s + b * LATTICE_LANES, x[b]);
+    for (int32_t i = 0; i < len; i++) {
+        LATTICE_PREFETCH(H + (size_t)cv[i + LATTICE_AHEAD] * pitch);
+        uint16_t *nx = i + 1 < len ? H + (size_t)cv[i + 1] * pitch : NULL;
+        for (int b = 0; b < nb; b++) {
+            if (nx) load8(nx + b * LATTICE_LANES, y[b]);
             else
-                for (int c = 0; c < LATTICE_LANES; c++) y[c] = 0.0f;
-            for (int c = 0; c < LATTICE_LANES; c++) r[c] = x[c] + 0.5f * (prev[c] + y[c]);
-            store8(r, s);
+                for (int c = 0; c < LATTICE_LANES; c++) y[b][c] = 0.0f;
+            for (int c = 0; c < LATTICE_LANES; c++) r[c] = x[b][c] + 0.5f * (prev[b][c] + y[b][c]);
+            store8(r, s + b * LATTICE_LANES);
             for (int c = 0; c < LATTICE_LANES; c++) {
-                prev[c] = x[c];
-                x[c] = y[c];
+                prev[b][c] = x[b][c];
+                x[b][c] = y[b][c];
             }
-            s = nx;
         }
+        s = nx;
     }
 }
 
@@ -498,18 +501,14 @@ LATTICE_INLINE void lattice_blur_plane(const lattice *L, uint16_t *H, size_t pit
                                        lattice_load8 load8, lattice_store8 store8)
 {
     const int32_t *cv = L->chain_v, *co = L->chain_off;
-    const int32_t end = co[c1];
     for (int32_t c = c0; c < c1; c++) {
-        const int32_t len = co[c + 1] - co[c];
-        for (int32_t e = co[c] + LATTICE_AHEAD; e < co[c + 1] + LATTICE_AHEAD && e < end; e++)
-            LATTICE_PREFETCH(H + (size_t)cv[e] * pitch);
-        switch (len) {
+        switch (co[c + 1] - co[c]) {
             LATTICE_BLUR_LEN(2)
             LATTICE_BLUR_LEN(3)
             LATTICE_BLUR_LEN(4)
             LATTICE_BLUR_LEN(5)
             LATTICE_BLUR_LEN(6)
-        default: lattice_blur_chain(H, pitch, cv + co[c], len, nb, load8, store8); break;
+        default: lattice_blur_chain(H, pitch, cv + co[c], co[c + 1] - co[c], nb, load8, store8); break;
         }
     }
 }
