@@ -1,8 +1,8 @@
 /*
- * DenseCRF benchmark driver: times the ref op's mean field (densecrf.c and
- * lattice.c linked in directly, so the thread count can be chosen) on raw
- * input files that bench_crf.py writes, and writes the result for the script
- * to compare with pydensecrf.
+ * DenseCRF benchmark driver: times the ref op's mean field (densecrf.c,
+ * lattice.c and lattice_build.c linked in directly, so the thread count can
+ * be chosen) on raw input files that bench_crf.py writes, and writes the
+ * result for the script to compare with pydensecrf.
  *
  *   bench_crf LOGITS.f32 IMAGE.u8 C H W [options]
  *     LOGITS.f32   C·H·W float32, [C][H][W]

@@ -8,7 +8,7 @@ bilinearly to the photo. Parameters: DeepLab-v2's VOC values, 10 iterations,
 symmetric normalisation (pydensecrf's only one for DenseCRF2D's kernels).
 
 Times (median of --runs, seconds per image, whole call including lattice
-construction; wall clock and process CPU time): bench_crf (C driver linking densecrf.c/lattice.c) on 1 and 2
+construction; wall clock and process CPU time): bench_crf (C driver linking densecrf.c and the lattice) on 1 and 2
 threads; pydensecrf from DenseCRF2D() to inference() returning. Then the
 MAP agreement between the two, and a Markdown table for docs/densecrf.md.
 
