@@ -450,6 +450,21 @@ CRF_HOT static void crf_grid_column_plain(const float *restrict q, const float *
     crf_grid_taps(src, h, taps, 0, row, NULL, acc);
 }
 
+/* A border column x of the row pass: its taps that fall inside the row, as
+ * sources and weights for crf_grid_taps; returns how many. */
+static inline int crf_grid_border(const float *acc, const float *hx, int r, int64_t W, int stride, int64_t x,
+                                  const float **src, float *h)
+{
+    const int taps = 2 * r + 1;
+    const int64_t j0 = x - r < 0 ? r - x : 0, j1 = x + r >= W ? W - 1 - x + r : 2 * r;
+    const int n = (int)(j1 - j0 + 1);
+    for (int t = 0; t < n; t++) {
+        src[t] = acc + (size_t)(x + j0 + t - r) * stride;
+        h[t] = hx[(size_t)x * taps + j0 + t];
+    }
+    return n;
+}
+
 /* e[x] = u[x] + Σ_j hx[x][j]·acc[x + j - r], rows of `stride` (a multiple of
  * CRF_LANES). Columns xlo..xhi all have the same taps, the full 2r+1 of them:
  * there the row is one flat pass; the few border columns take their own taps
@@ -471,12 +486,7 @@ CRF_HOT static void crf_grid_row_plain(const float *restrict acc, const float *h
     for (int64_t x = 0; x < W; x++) {
         if (xlo <= xhi && x == xlo) x = xhi + 1;
         if (x >= W) break;
-        const int64_t j0 = x - r < 0 ? r - x : 0, j1 = x + r >= W ? W - 1 - x + r : 2 * r;
-        const int n = (int)(j1 - j0 + 1);
-        for (int t = 0; t < n; t++) {
-            src[t] = acc + (size_t)(x + j0 + t - r) * stride;
-            h[t] = hx[(size_t)x * taps + j0 + t];
-        }
+        const int n = crf_grid_border(acc, hx, r, W, stride, x, src, h);
         crf_grid_taps(src, h, n, 0, (size_t)stride, u + (size_t)x * stride, e + (size_t)x * stride);
     }
 }
@@ -684,12 +694,7 @@ CRF_V3 static void crf_grid_row_v3(const float *restrict acc, const float *hx, i
     for (int64_t x = 0; x < W; x++) {
         if (xlo <= xhi && x == xlo) x = xhi + 1;
         if (x >= W) break;
-        const int64_t j0 = x - r < 0 ? r - x : 0, j1 = x + r >= W ? W - 1 - x + r : 2 * r;
-        const int n = (int)(j1 - j0 + 1);
-        for (int t = 0; t < n; t++) {
-            src[t] = acc + (size_t)(x + j0 + t - r) * stride;
-            h[t] = hx[(size_t)x * taps + j0 + t];
-        }
+        const int n = crf_grid_border(acc, hx, r, W, stride, x, src, h);
         crf_grid_taps_v3(src, h, n, 0, (size_t)stride, u + (size_t)x * stride, e + (size_t)x * stride);
     }
 }
