@@ -31,103 +31,226 @@
 #define LATTICE_AHEAD 16
 
 /*
- * Orders each axis's chains by length (stably, so chains of one length keep
- * their vertex order). The blur then meets long runs of chains of the same
- * length and walks each with a loop unrolled for that length, whose branches
- * the processor predicts; in vertex order, a chain's end was a mispredicted
- * branch about once every three vertices (most chains have 2 or 3). The
- * order of the chains does not change any value: each vertex is on one
- * chain per axis and a chain's blur reads only its own vertices.
+ * The blur's chains, axis after axis. Within an axis they are ordered by
+ * length (chains of one length in the order of their first vertex): the
+ * blur then meets long runs of chains of the same length and walks each
+ * with a loop unrolled for that length, whose branches the processor
+ * predicts; in vertex order, a chain's end was a mispredicted branch about
+ * once every three vertices (most chains have 2 or 3). The order of the
+ * chains does not change any value: each vertex is on one chain per axis
+ * and a chain's blur reads only its own vertices.
+ *
+ * Building them is the same story: where a chain ends, and whether a
+ * vertex starts one, are coin tosses, so the passes below decide them with
+ * arithmetic instead of branches wherever they can (on the benchmark's
+ * lattice, branches there cost more than all the memory traffic).
  */
 #define LATTICE_SORT_LEN 16 /* chains this long or longer share the last bucket */
 
-static int lattice_sort_chains(lattice *L)
+/* nx[u] for a vertex u, -1 for u = -1 (past a chain's end), without a
+ * branch: vertex 0's link is read and masked instead. */
+static inline int32_t lattice_link(const int32_t *nx, int32_t u)
 {
-    const int d1 = L->d + 1;
-    const int32_t total = L->chain_axis[d1], nv = L->chain_off[total];
-    int32_t *cv = lattice_alloc(((size_t)nv + 1 + LATTICE_AHEAD) * sizeof *cv);
-    int32_t *co = malloc(((size_t)total + 1) * sizeof *co);
-    if (!cv || !co) {
-        free(cv);
-        free(co);
-        return -1;
-    }
-    for (int axis = 0; axis < d1; axis++) {
-        const int32_t c0 = L->chain_axis[axis], c1 = L->chain_axis[axis + 1];
-        int32_t chains[LATTICE_SORT_LEN + 1] = {0}, verts[LATTICE_SORT_LEN + 1] = {0};
-        for (int32_t c = c0; c < c1; c++) {
-            const int32_t len = L->chain_off[c + 1] - L->chain_off[c];
-            const int b = len < LATTICE_SORT_LEN ? len : LATTICE_SORT_LEN;
-            chains[b]++;
-            verts[b] += len;
-        }
-        /* where each bucket's chains and vertices start */
-        int32_t at_c = c0, at_v = L->chain_off[c0];
-        for (int b = 0; b <= LATTICE_SORT_LEN; b++) {
-            const int32_t nc_b = chains[b], nv_b = verts[b];
-            chains[b] = at_c;
-            verts[b] = at_v;
-            at_c += nc_b;
-            at_v += nv_b;
-        }
-        for (int32_t c = c0; c < c1; c++) {
-            const int32_t e0 = L->chain_off[c], len = L->chain_off[c + 1] - e0;
-            const int b = len < LATTICE_SORT_LEN ? len : LATTICE_SORT_LEN;
-            co[chains[b]++] = verts[b];
-            memcpy(cv + verts[b], L->chain_v + e0, (size_t)len * sizeof *cv);
-            verts[b] += len;
-        }
-    }
-    co[total] = nv;
-    memset(cv + nv, 0, (1 + LATTICE_AHEAD) * sizeof *cv); /* vertex 0: the blur prefetches past the end */
-    free(L->chain_v);
-    free(L->chain_off);
-    L->chain_v = cv;
-    L->chain_off = co;
-    return 0;
+    const int32_t none = -(int32_t)(u < 0);
+    return nx[u & ~none] | none;
 }
 
-/* The chains from the links (L->build_next); -1 when out of memory. */
+/* 1 for x < 0, else 0. */
+static inline int32_t lattice_neg(int32_t x)
+{
+    return (int32_t)((uint32_t)x >> 31);
+}
+
+/* Bytes b[0..63], each 0 or 1, as the bits of a word (byte i: bit i). Per
+ * eight bytes, the multiplication moves each byte's bit to the top byte,
+ * none overlapping. */
+static inline uint64_t lattice_byte_bits(const unsigned char *b)
+{
+    uint64_t w = 0;
+    for (int j = 0; j < 64; j += 8) {
+        const unsigned char *c = b + j;
+        const uint64_t x = (uint64_t)c[0] | (uint64_t)c[1] << 8 | (uint64_t)c[2] << 16 | (uint64_t)c[3] << 24 |
+                           (uint64_t)c[4] << 32 | (uint64_t)c[5] << 40 | (uint64_t)c[6] << 48 |
+                           (uint64_t)c[7] << 56;
+        w |= (x * 0x0102040810204080u >> 56) << j;
+    }
+    return w;
+}
+
+/* The lowest set bit of w != 0. */
+static inline int lattice_ctz64(uint64_t w)
+{
+#if defined(__GNUC__)
+    return __builtin_ctzll(w);
+#else
+    int i = 0;
+    for (; !(w & 1); w >>= 1) i++;
+    return i;
+#endif
+}
+
+/* Scratch for lattice_axis_chains, sized for m vertices. */
+typedef struct lattice_chain_scratch {
+    unsigned char *head; /* [m rounded up to 64, +1] 1: the vertex starts a chain */
+    int32_t *three;      /* [m+4] the chains of three */
+    int32_t *four;       /* [m+4] the first four vertices of the longer chains */
+    int32_t *tail;       /* [m+4] their vertices past the fourth */
+    int32_t *tail_at;    /* [m/4+2] where each one's are in tail */
+} lattice_chain_scratch;
+
+/*
+ * The chains of one axis (nx: its links), written from cv[at] and co[ci]
+ * on with offsets counting from cv. Returns the number of vertices, -1 when
+ * they would take the offsets to INT32_MAX; *nc the number of chains. May
+ * write four entries of cv past its last.
+ *
+ * The heads (a successor but no predecessor) come from a byte per vertex,
+ * read 64 at a time as the bits of a word. A chain's first four vertices
+ * are read without branching on its length, and it is written to three
+ * places, of which the one its length picks is kept and the others are
+ * written over by the next chain: chains of two (most) straight to their
+ * place, as their bucket comes first; chains of three in order, to be
+ * copied after them in one go; longer chains to a list that is walked on
+ * and put in its buckets chain by chain.
+ */
+static int64_t lattice_axis_chains(const int32_t *nx, int32_t m, int32_t *cv, int64_t at, int32_t *co, int32_t ci,
+                                   const lattice_chain_scratch *S, int32_t *nc)
+{
+    unsigned char *head = S->head;
+    int32_t *three = S->three, *four = S->four, *tail = S->tail, *tail_at = S->tail_at;
+    const size_t m64 = ((size_t)m + 63) / 64 * 64;
+
+    /* every vertex with a successor, then every successor cleared: plain
+     * stores, the vertices with none (about half) to the spare head[m]
+     * (unrolled, as the stores are the bottleneck: -0.3 ms on the benchmark) */
+    for (int32_t v = 0; v < m; v++) head[v] = nx[v] >= 0;
+    memset(head + m, 0, m64 + 1 - m);
+#pragma GCC unroll 4
+    for (int32_t v = 0; v < m; v++) {
+        const int32_t u = nx[v];
+        head[u + (-(int32_t)(u < 0) & (m - u))] = 0;
+    }
+
+    int32_t n2 = 0, n3 = 0, n4 = 0;
+    for (size_t v0 = 0; v0 < m64; v0 += 64)
+        for (uint64_t w = lattice_byte_bits(head + v0); w; w &= w - 1) {
+            const int32_t v = (int32_t)v0 + lattice_ctz64(w), a1 = nx[v], a2 = nx[a1], a3 = lattice_link(nx, a2);
+            const int32_t q[4] = {v, a1, a2, a3}, short2 = lattice_neg(a2), short3 = lattice_neg(a3);
+            memcpy(cv + at + 2 * (size_t)n2, q, sizeof q);
+            memcpy(three + 3 * (size_t)n3, q, sizeof q);
+            memcpy(four + 4 * (size_t)n4, q, sizeof q);
+            n2 += short2;
+            n3 += short3 - short2;
+            n4 += 1 - short3;
+        }
+
+    /* The longer chains, four vertices at a time as above (most end within
+     * the first four), and how many chains and vertices each bucket gets. */
+    int32_t chains[LATTICE_SORT_LEN + 1] = {0};
+    int64_t verts[LATTICE_SORT_LEN + 1] = {0};
+    int32_t t = 0;
+    for (int32_t i = 0; i < n4; i++) {
+        int32_t u = four[4 * (size_t)i + 3], more;
+        tail_at[i] = t;
+        /* the first link a later chain's walk reads (its fourth vertex's) */
+        if (i + 8 < n4) LATTICE_PREFETCH(nx + four[4 * (size_t)(i + 8) + 3]);
+        do {
+            const int32_t b0 = nx[u], b1 = lattice_link(nx, b0), b2 = lattice_link(nx, b1), b3 = lattice_link(nx, b2);
+            const int32_t q[4] = {b0, b1, b2, b3};
+            memcpy(tail + t, q, sizeof q);
+            t += 4 - lattice_neg(b0) - lattice_neg(b1) - lattice_neg(b2) - lattice_neg(b3);
+            u = b3;
+            more = b3 >= 0;
+        } while (more);
+        const int32_t len = 4 + t - tail_at[i];
+        const int b = len < LATTICE_SORT_LEN ? len : LATTICE_SORT_LEN;
+        chains[b]++;
+        verts[b] += len;
+    }
+    tail_at[n4] = t;
+    chains[2] = n2;
+    verts[2] = 2 * (int64_t)n2;
+    chains[3] = n3;
+    verts[3] = 3 * (int64_t)n3;
+
+    /* where each bucket's chains and vertices start */
+    int32_t cpos[LATTICE_SORT_LEN + 1];
+    int64_t vpos[LATTICE_SORT_LEN + 1];
+    int64_t v_at = at;
+    int32_t c_at = ci;
+    for (int b = 0; b <= LATTICE_SORT_LEN; b++) {
+        cpos[b] = c_at;
+        vpos[b] = v_at;
+        c_at += chains[b];
+        v_at += verts[b];
+    }
+    if (v_at >= INT32_MAX) return -1;
+
+    /* chains of two are in place, chains of three go after them */
+    for (int32_t r = 0; r < n2; r++) co[cpos[2] + r] = (int32_t)(vpos[2] + 2 * (int64_t)r);
+    for (int32_t r = 0; r < n3; r++) co[cpos[3] + r] = (int32_t)(vpos[3] + 3 * (int64_t)r);
+    memcpy(cv + vpos[3], three, 3 * (size_t)n3 * sizeof *cv);
+    /* the longer ones to their buckets; their tails are copied four at a
+     * time, an entry past the chain's end going to its first, which the
+     * first four then write (the tail list has them: see above) */
+    for (int32_t i = 0; i < n4; i++) {
+        const int32_t len = 4 + tail_at[i + 1] - tail_at[i], *tl = tail + tail_at[i] - 4;
+        const int b = len < LATTICE_SORT_LEN ? len : LATTICE_SORT_LEN;
+        int32_t *dst = cv + vpos[b];
+        co[cpos[b]++] = (int32_t)vpos[b];
+        vpos[b] += len;
+        int32_t e = 4;
+        do {
+            for (int j = 0; j < 4; j++) dst[(e + j) & -(int32_t)(e + j < len)] = tl[e + j];
+            e += 4;
+        } while (e < len);
+        memcpy(dst, four + 4 * (size_t)i, 4 * sizeof *dst);
+    }
+    *nc = c_at - ci;
+    return v_at - at;
+}
+
+/* The chains from the links (L->build_next); -1 when out of memory. The
+ * arrays are sized for the most the links could make (every vertex on a
+ * chain of two on every axis), which spares a counting pass; pages past
+ * the end are never touched. */
 static int lattice_build_chains(lattice *L)
 {
-    const int d = L->d, d1 = d + 1;
+    const int d1 = L->d + 1;
     const int32_t m = L->m;
-    const int32_t *next = L->build_next;
-    unsigned char *has_prev = calloc((size_t)d1 * m, 1);
-    if (!has_prev) return -1;
-    for (int axis = 0; axis <= d; axis++)
-        for (int32_t v = 0; v < m; v++) {
-            const int32_t u = next[(size_t)axis * m + v];
-            if (u >= 0) has_prev[(size_t)axis * m + u] = 1;
-        }
-    /* a vertex is on a chain when it has a neighbour on either side */
-    size_t nv = 0, nc = 0;
-    for (size_t e = 0; e < (size_t)d1 * m; e++) {
-        nv += has_prev[e] || next[e] >= 0;
-        nc += !has_prev[e] && next[e] >= 0;
+    const size_t most_v = (size_t)d1 * m, most_c = (size_t)d1 * (m / 2);
+    lattice_chain_scratch S;
+    S.head = malloc(((size_t)m + 63) / 64 * 64 + 1);
+    S.three = malloc(((size_t)m + 4) * sizeof *S.three);
+    S.four = malloc(((size_t)m + 4) * sizeof *S.four);
+    S.tail = malloc(((size_t)m + 4) * sizeof *S.tail);
+    S.tail_at = malloc(((size_t)m / 4 + 2) * sizeof *S.tail_at);
+    /* room for the four entries an axis may write past its last, and for
+     * the LATTICE_AHEAD entries the blur reads (to prefetch) past the end */
+    L->chain_v = lattice_alloc((most_v + 1 + LATTICE_AHEAD) * sizeof *L->chain_v);
+    L->chain_off = malloc((most_c + 1) * sizeof *L->chain_off);
+    int64_t nv = 0;
+    int32_t nc = 0;
+    if (!S.head || !S.three || !S.four || !S.tail || !S.tail_at || !L->chain_v || !L->chain_off) nv = -1;
+    for (int axis = 0; axis < d1 && nv >= 0; axis++) {
+        int32_t nc_axis = 0;
+        const int64_t nv_axis =
+            lattice_axis_chains(L->build_next + (size_t)axis * m, m, L->chain_v, nv, L->chain_off, nc, &S, &nc_axis);
+        L->chain_axis[axis] = nc;
+        nv = nv_axis < 0 ? -1 : nv + nv_axis;
+        nc += nc_axis;
     }
-    L->chain_v = nv < INT32_MAX ? lattice_alloc((nv + 1) * sizeof *L->chain_v) : NULL; /* offsets are int32 */
-    L->chain_off = malloc((nc + 1) * sizeof *L->chain_off);
-    if (!L->chain_v || !L->chain_off) {
-        free(has_prev);
-        return -1;
-    }
-    nv = nc = 0;
-    for (int axis = 0; axis <= d; axis++) {
-        const int32_t *nx = next + (size_t)axis * m;
-        const unsigned char *hp = has_prev + (size_t)axis * m;
-        L->chain_axis[axis] = (int32_t)nc;
-        for (int32_t v = 0; v < m; v++) {
-            if (hp[v] || nx[v] < 0) continue;
-            L->chain_off[nc++] = (int32_t)nv;
-            for (int32_t u = v; u >= 0; u = nx[u]) L->chain_v[nv++] = u;
-        }
-    }
-    L->chain_axis[d1] = (int32_t)nc;
+    free(S.head);
+    free(S.three);
+    free(S.four);
+    free(S.tail);
+    free(S.tail_at);
+    if (nv < 0) return -1;
+    L->chain_axis[d1] = nc;
     L->chain_off[nc] = (int32_t)nv;
-    L->chain_v[nv] = 0; /* read (not used) after the last chain */
-    free(has_prev);
-    return lattice_sort_chains(L);
+    /* vertex 0 past the last chain: the blur prefetches that far ahead */
+    memset(L->chain_v + nv, 0, (1 + LATTICE_AHEAD) * sizeof *L->chain_v);
+    return 0;
 }
 
 /* The chains (lattice_build_chains) and the splat table from the simplices;
@@ -139,28 +262,36 @@ int lattice_tables(lattice *L)
     const size_t nc = (size_t)n * d1;
     if (lattice_build_chains(L)) return -1;
 
-    /* The splat as a gather: per vertex, its (point, weight) entries. */
-    L->csr_start = calloc((size_t)m + 1, sizeof *L->csr_start);
+    /* The splat as a gather: per vertex, its (point, weight) entries. The
+     * counts go to csr_start[v+2], so that after the running sum
+     * csr_start[v+1] is where vertex v's entries start; the fill advances it
+     * to where they end, which is where v+1's start. */
+    L->csr_start = calloc((size_t)m + 2, sizeof *L->csr_start);
     /* LATTICE_AHEAD entries past the end name point 0, so that the splat
      * can prefetch that far ahead without a bounds check */
     L->csr_pt = lattice_alloc((nc + LATTICE_AHEAD) * sizeof *L->csr_pt);
     L->csr_w = lattice_alloc(nc * sizeof *L->csr_w);
     if (!L->csr_start || !L->csr_pt || !L->csr_w) return -1;
+    int32_t *start = L->csr_start;
     memset(L->csr_pt + nc, 0, LATTICE_AHEAD * sizeof *L->csr_pt);
-    for (size_t e = 0; e < nc; e++) L->csr_start[L->vert[e] + 1]++;
-    for (int32_t v = 0; v < m; v++) L->csr_start[v + 1] += L->csr_start[v];
-    int32_t *fill = malloc((size_t)m * sizeof *fill);
-    if (!fill) return -1;
-    memcpy(fill, L->csr_start, (size_t)m * sizeof *fill);
-    for (int32_t p = 0; p < n; p++)
-        for (int k = 0; k <= d; k++) {
-            const size_t e = (size_t)p * d1 + k;
-            const int32_t at = fill[L->vert[e]]++;
-            L->csr_pt[at] = p;
-            L->csr_w[at] = L->slice_w[e];
+    for (size_t e = 0; e < nc; e++) start[L->vert[e] + 2]++;
+    for (int32_t v = 0; v < m; v++) start[v + 2] += start[v + 1];
+    /* one loop over the entries, not points and corners: with d+1 only
+     * known at run time, the inner loop's exit cost 0.7 ms on the benchmark */
+    const int32_t *vert = L->vert;
+    const float *sw = L->slice_w;
+    int32_t *pt = L->csr_pt, p = 0;
+    float *w = L->csr_w;
+    int k = 0;
+    for (size_t e = 0; e < nc; e++) {
+        const int32_t at = start[vert[e] + 1]++;
+        pt[at] = p;
+        w[at] = sw[e];
+        if (++k == d1) {
+            k = 0;
+            p++;
         }
-    free(fill);
-
+    }
     return 0;
 }
 
