@@ -465,12 +465,20 @@ static inline int crf_grid_border(const float *acc, const float *hx, int r, int6
     return n;
 }
 
+/* The sums of the row pass: crf_grid_taps or its AVX2 version. */
+typedef void (*crf_taps_fn)(const float *const *src, const float *h, int taps, size_t i0, size_t i1,
+                            const float *base, float *restrict out);
+
 /* e[x] = u[x] + Σ_j hx[x][j]·acc[x + j - r], rows of `stride` (a multiple of
  * CRF_LANES). Columns xlo..xhi all have the same taps, the full 2r+1 of them:
- * there the row is one flat pass; the few border columns take their own taps
- * (only those in the image). Both add the taps in the same order. */
-CRF_HOT static void crf_grid_row_plain(const float *restrict acc, const float *hx, int r, int64_t W, int stride,
-                                       int64_t xlo, int64_t xhi, const float *u, float *restrict e)
+ * there the row is one flat pass (from flat index i0 on: a caller may have
+ * done the start itself); the few border columns take their own taps (only
+ * those in the image). Both add the taps in the same order. Inlined into
+ * each version with its `sums` (a constant there). */
+static inline __attribute__((always_inline)) void crf_grid_row_body(const float *restrict acc, const float *hx,
+                                                                     int r, int64_t W, int stride, int64_t xlo,
+                                                                     int64_t xhi, const float *u, float *restrict e,
+                                                                     size_t i0, crf_taps_fn sums)
 {
     const int taps = 2 * r + 1;
     const float *src[2 * CRF_GRID_MAX_RADIUS + 1];
@@ -481,14 +489,20 @@ CRF_HOT static void crf_grid_row_plain(const float *restrict acc, const float *h
             src[j] = acc + (ptrdiff_t)(j - r) * stride;
             h[j] = hx[(size_t)xlo * taps + j];
         }
-        crf_grid_taps(src, h, taps, (size_t)xlo * stride, (size_t)(xhi + 1) * stride, u, e);
+        sums(src, h, taps, i0, (size_t)(xhi + 1) * stride, u, e);
     }
     for (int64_t x = 0; x < W; x++) {
         if (xlo <= xhi && x == xlo) x = xhi + 1;
         if (x >= W) break;
         const int n = crf_grid_border(acc, hx, r, W, stride, x, src, h);
-        crf_grid_taps(src, h, n, 0, (size_t)stride, u + (size_t)x * stride, e + (size_t)x * stride);
+        sums(src, h, n, 0, (size_t)stride, u + (size_t)x * stride, e + (size_t)x * stride);
     }
+}
+
+CRF_HOT static void crf_grid_row_plain(const float *restrict acc, const float *hx, int r, int64_t W, int stride,
+                                       int64_t xlo, int64_t xhi, const float *u, float *restrict e)
+{
+    crf_grid_row_body(acc, hx, r, W, stride, xlo, xhi, u, e, (size_t)xlo * stride, crf_grid_taps);
 }
 
 #if CRF_X86_V3
@@ -678,25 +692,10 @@ CRF_V3 static size_t crf_grid_row_r4_v3(const float *restrict acc, const float *
 CRF_V3 static void crf_grid_row_v3(const float *restrict acc, const float *hx, int r, int64_t W, int stride,
                                    int64_t xlo, int64_t xhi, const float *u, float *restrict e)
 {
-    const int taps = 2 * r + 1;
-    const float *src[2 * CRF_GRID_MAX_RADIUS + 1];
-    float h[2 * CRF_GRID_MAX_RADIUS + 1];
-    if (xlo <= xhi) {
-        size_t i0 = (size_t)xlo * stride;
-        if (r == 4 && stride == 24)
-            i0 = crf_grid_row_r4_v3(acc, hx + (size_t)xlo * taps, i0, (size_t)(xhi + 1) * stride, u, e);
-        for (int j = 0; j < taps; j++) {
-            src[j] = acc + (ptrdiff_t)(j - r) * stride;
-            h[j] = hx[(size_t)xlo * taps + j];
-        }
-        crf_grid_taps_v3(src, h, taps, i0, (size_t)(xhi + 1) * stride, u, e);
-    }
-    for (int64_t x = 0; x < W; x++) {
-        if (xlo <= xhi && x == xlo) x = xhi + 1;
-        if (x >= W) break;
-        const int n = crf_grid_border(acc, hx, r, W, stride, x, src, h);
-        crf_grid_taps_v3(src, h, n, 0, (size_t)stride, u + (size_t)x * stride, e + (size_t)x * stride);
-    }
+    size_t i0 = (size_t)xlo * stride;
+    if (xlo <= xhi && r == 4 && stride == 24)
+        i0 = crf_grid_row_r4_v3(acc, hx + (size_t)xlo * 9, i0, (size_t)(xhi + 1) * stride, u, e);
+    crf_grid_row_body(acc, hx, r, W, stride, xlo, xhi, u, e, i0, crf_grid_taps_v3);
 }
 #endif
 
