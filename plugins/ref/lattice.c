@@ -331,31 +331,10 @@ static inline void lattice_prefetch_row(const void *row, size_t bytes)
     LATTICE_PREFETCH((const char *)row + bytes - 1);
 }
 
-/* Rows whose lane count is a multiple of LATTICE_LANES move lane block by
- * lane block through registers; other counts (the normaliser's 1) take a
- * plain loop. */
+/* Vertex rows hold a multiple of this many lanes and move lane block by
+ * lane block through registers (the one-lane normaliser has a float path of
+ * its own, lattice_filter_one). */
 #define LATTICE_LANES 8
-
-/* binary16 <-> float, one value, in integer operations: round to nearest
- * even, magnitudes below 2^-14 to 0 (never a subnormal), no overflow check
- * (the gain of lattice_values_alloc keeps magnitudes below 2^15). */
-static inline uint16_t lattice_to_half(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    const uint32_t sign = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
-    const uint32_t h = (a - 0x38000000u + 0xfffu + ((a >> 13) & 1u)) >> 13; /* rebias 127 -> 15, round */
-    return (uint16_t)(sign | (h & -(uint32_t)(a >= 0x38800000u)));
-}
-
-static inline float lattice_from_half(uint16_t h)
-{
-    const uint32_t e = (uint32_t)h & 0x7fffu;
-    const uint32_t u = ((uint32_t)(h & 0x8000u) << 16) | (((e << 13) + 0x38000000u) & -(uint32_t)(e != 0));
-    float x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
 
 /* LATTICE_LANES of them at a time: the two conversions the pass bodies take. */
 typedef void (*lattice_load8)(const uint16_t *h, float *x);
@@ -403,7 +382,6 @@ static int lattice_use_v3(void)
 int lattice_pitch(int lanes)
 {
     /* a row never straddles more 64-byte lines than it must */
-    if (lanes <= 1) return 1;
     if (lanes <= 8) return 8;
     if (lanes <= 16) return 16;
     return (lanes + 31) / 32 * 32;
@@ -415,13 +393,12 @@ int lattice_pitch(int lanes)
 #define LATTICE_PLANE_BYTES ((size_t)10 << 20)
 
 /* Lanes per plane for rows of `lanes` values on m vertices: all in one plane
- * when that fits LATTICE_PLANE_BYTES (or lanes is not a multiple of
- * LATTICE_LANES), else the widest of 32, 16, 8 lanes that fits, and never
- * more than LATTICE_MAX_PLANES planes. */
+ * when that fits LATTICE_PLANE_BYTES, else the widest of 32, 16, 8 lanes
+ * that fits, and never more than LATTICE_MAX_PLANES planes. */
 static int lattice_plane_lanes(int lanes, int32_t m)
 {
     const size_t row = sizeof(uint16_t) * (size_t)(m > 0 ? m : 1);
-    if (lanes % LATTICE_LANES || row * (size_t)lattice_pitch(lanes) <= LATTICE_PLANE_BYTES) return lanes;
+    if (row * (size_t)lattice_pitch(lanes) <= LATTICE_PLANE_BYTES) return lanes;
     int pl = 32;
     while (pl > LATTICE_LANES && row * (size_t)pl > LATTICE_PLANE_BYTES) pl /= 2;
     const int least = (lanes + LATTICE_MAX_PLANES - 1) / LATTICE_MAX_PLANES;
@@ -431,6 +408,8 @@ static int lattice_plane_lanes(int lanes, int32_t m)
 
 semseg_status lattice_values_alloc(lattice_values *V, const lattice *L, int lanes, float in_max)
 {
+    memset(V, 0, sizeof *V);
+    if (lanes < LATTICE_LANES || lanes % LATTICE_LANES) return SEMSEG_STATUS_INVALID_ARGUMENT;
     /* |value| <= in_max · (splat weight of the vertex) before the blur, and
      * each of the d+1 blur passes at most doubles the largest one. */
     double most = 0;
@@ -447,7 +426,6 @@ semseg_status lattice_values_alloc(lattice_values *V, const lattice *L, int lane
     }
     if (k > 100) k = 100;
     if (k < -100) k = -100;
-    memset(V, 0, sizeof *V);
     V->lanes = lanes;
     V->gain = (float)ldexp(1.0, k);
     const int pl = lattice_plane_lanes(lanes, L->m);
@@ -466,7 +444,6 @@ semseg_status lattice_values_alloc(lattice_values *V, const lattice *L, int lane
     if (!V->h) return SEMSEG_STATUS_NO_MEMORY;
     V->plane_h[0] = V->h;
     for (int q = 1; q < V->planes; q++) V->plane_h[q] = V->plane_h[q - 1] + m * V->plane_pitch[q - 1];
-    V->pitch = V->plane_pitch[0];
     return SEMSEG_STATUS_OK;
 }
 
@@ -548,42 +525,33 @@ LATTICE_INLINE void lattice_splat_body(const lattice *L, const float *in, int st
                                        int32_t v0, int32_t v1, lattice_store8 store8)
 {
     const int32_t *start = L->csr_start, *pt = L->csr_pt;
-    const int32_t end = start[v1];
     const int lanes = V->lanes;
     const float gain = V->gain;
     lattice_blocks B;
-    if (lanes % LATTICE_LANES == 0) lattice_block_map(V, &B);
+    lattice_block_map(V, &B);
     for (int32_t v = v0; v < v1; v++) {
         const int32_t e0 = start[v], e1 = start[v + 1];
-        switch (lanes % LATTICE_LANES == 0 ? lanes / LATTICE_LANES : 0) {
+        switch (lanes / LATTICE_LANES) {
         case 1: lattice_splat_vertex(pt, L->csr_w, e0, e1, in, stride, gain, 1, &B, v, store8); continue;
         case 2: lattice_splat_vertex(pt, L->csr_w, e0, e1, in, stride, gain, 2, &B, v, store8); continue;
         case 3: lattice_splat_vertex(pt, L->csr_w, e0, e1, in, stride, gain, 3, &B, v, store8); continue;
         case 4: lattice_splat_vertex(pt, L->csr_w, e0, e1, in, stride, gain, 4, &B, v, store8); continue;
         default: break;
         }
-        for (int32_t e = e0; e < e1 && e + LATTICE_AHEAD < end; e++)
+        /* more than 4 blocks: block by block (csr_pt is padded past its end) */
+        for (int32_t e = e0; e < e1; e++)
             lattice_prefetch_row(in + (size_t)pt[e + LATTICE_AHEAD] * stride, lanes * sizeof *in);
-        if (lanes % LATTICE_LANES == 0) {
-            for (int b = 0; b < lanes / LATTICE_LANES; b++) {
-                float acc[LATTICE_LANES] = {0};
-                uint16_t *base;
-                size_t pitch;
-                for (int32_t e = e0; e < e1; e++) {
-                    const float w = L->csr_w[e] * gain;
-                    const float *restrict r = in + (size_t)pt[e] * stride + b * LATTICE_LANES;
-                    for (int c = 0; c < LATTICE_LANES; c++) acc[c] += w * r[c];
-                }
-                lattice_block(V, b, &base, &pitch);
-                store8(acc, base + v * pitch);
+        for (int b = 0; b < lanes / LATTICE_LANES; b++) {
+            float acc[LATTICE_LANES] = {0};
+            uint16_t *base;
+            size_t pitch;
+            for (int32_t e = e0; e < e1; e++) {
+                const float w = L->csr_w[e] * gain;
+                const float *restrict r = in + (size_t)pt[e] * stride + b * LATTICE_LANES;
+                for (int c = 0; c < LATTICE_LANES; c++) acc[c] += w * r[c];
             }
-            continue;
-        }
-        uint16_t *restrict o = V->h + (size_t)v * V->pitch; /* one plane */
-        for (int c = 0; c < lanes; c++) {
-            float acc = 0.0f;
-            for (int32_t e = e0; e < e1; e++) acc += L->csr_w[e] * gain * in[(size_t)pt[e] * stride + c];
-            o[c] = lattice_to_half(acc);
+            lattice_block(V, b, &base, &pitch);
+            store8(acc, base + v * pitch);
         }
     }
 }
@@ -649,28 +617,18 @@ LATTICE_INLINE void lattice_blur_body(const lattice *L, lattice_values *V, int p
 {
     uint16_t *H = V->plane_h[plane];
     const size_t pitch = (size_t)V->plane_pitch[plane];
-    const int lanes = V->plane_lane0[plane + 1] - V->plane_lane0[plane];
-    if (lanes % LATTICE_LANES == 0) {
-        switch (lanes / LATTICE_LANES) {
-        case 1: lattice_blur_plane(L, H, pitch, 1, c0, c1, load8, store8); return;
-        case 2: lattice_blur_plane(L, H, pitch, 2, c0, c1, load8, store8); return;
-        case 3: lattice_blur_plane(L, H, pitch, 3, c0, c1, load8, store8); return;
-        case 4: lattice_blur_plane(L, H, pitch, 4, c0, c1, load8, store8); return;
-        default: break;
+    const int blocks = (V->plane_lane0[plane + 1] - V->plane_lane0[plane]) / LATTICE_LANES;
+    /* up to 4 blocks per walk of the chains (a wider plane takes several:
+     * each block's blur is independent of the others) */
+    for (int b0 = 0; b0 < blocks; b0 += 4) {
+        uint16_t *Hb = H + b0 * LATTICE_LANES;
+        switch (blocks - b0 < 4 ? blocks - b0 : 4) {
+        case 1: lattice_blur_plane(L, Hb, pitch, 1, c0, c1, load8, store8); break;
+        case 2: lattice_blur_plane(L, Hb, pitch, 2, c0, c1, load8, store8); break;
+        case 3: lattice_blur_plane(L, Hb, pitch, 3, c0, c1, load8, store8); break;
+        default: lattice_blur_plane(L, Hb, pitch, 4, c0, c1, load8, store8); break;
         }
     }
-    /* any other lane count (the normaliser's 1): value by value */
-    const int32_t *cv = L->chain_v, *co = L->chain_off;
-    for (int32_t c = c0; c < c1; c++)
-        for (int lane = 0; lane < lanes; lane++) {
-            float prev = 0.0f, x = lattice_from_half(H[(size_t)cv[co[c]] * pitch + lane]);
-            for (int32_t e = co[c]; e < co[c + 1]; e++) {
-                const float y = e + 1 < co[c + 1] ? lattice_from_half(H[(size_t)cv[e + 1] * pitch + lane]) : 0.0f;
-                H[(size_t)cv[e] * pitch + lane] = lattice_to_half(x + 0.5f * (prev + y));
-                prev = x;
-                x = y;
-            }
-        }
 }
 
 /* One point's slice with `nb` lane blocks summed in registers at once (nb a
@@ -720,7 +678,7 @@ LATTICE_INLINE void lattice_slice_body(const lattice *L, const lattice_values *V
     const int lanes = V->lanes;
     const float inv = 1.0f / V->gain; /* a power of two: exact */
     lattice_blocks B;
-    if (lanes % LATTICE_LANES == 0) lattice_block_map(V, &B);
+    lattice_block_map(V, &B);
     for (int32_t p = p0; p < p1; p++) {
         float *restrict o = out + (size_t)(p - p0) * stride;
         const int32_t *vert = L->vert + (size_t)p * d1;
@@ -730,34 +688,26 @@ LATTICE_INLINE void lattice_slice_body(const lattice *L, const lattice_values *V
                 for (int k = 0; k < d1; k++)
                     lattice_prefetch_row(V->plane_h[q] + (size_t)vert[ahead * d1 + k] * V->plane_pitch[q],
                                          (V->plane_lane0[q + 1] - V->plane_lane0[q]) * sizeof *V->h);
-        switch (lanes % LATTICE_LANES == 0 ? lanes / LATTICE_LANES : 0) {
+        switch (lanes / LATTICE_LANES) {
         case 1: lattice_slice_point(&B, vert, w, d1, inv, 1, o, load8); continue;
         case 2: lattice_slice_point(&B, vert, w, d1, inv, 2, o, load8); continue;
         case 3: lattice_slice_point(&B, vert, w, d1, inv, 3, o, load8); continue;
         case 4: lattice_slice_point(&B, vert, w, d1, inv, 4, o, load8); continue;
         default: break;
         }
-        if (lanes % LATTICE_LANES == 0) {
-            for (int b = 0; b < lanes / LATTICE_LANES; b++) {
-                float acc[LATTICE_LANES];
-                uint16_t *base;
-                size_t pitch;
-                lattice_block(V, b, &base, &pitch);
-                for (int c = 0; c < LATTICE_LANES; c++) acc[c] = o[b * LATTICE_LANES + c];
-                for (int k = 0; k < d1; k++) {
-                    const float wk = w[k] * inv;
-                    float r[LATTICE_LANES];
-                    load8(base + (size_t)vert[k] * pitch, r);
-                    for (int c = 0; c < LATTICE_LANES; c++) acc[c] += wk * r[c];
-                }
-                for (int c = 0; c < LATTICE_LANES; c++) o[b * LATTICE_LANES + c] = acc[c];
+        for (int b = 0; b < lanes / LATTICE_LANES; b++) { /* more than 4 blocks */
+            float acc[LATTICE_LANES];
+            uint16_t *base;
+            size_t pitch;
+            lattice_block(V, b, &base, &pitch);
+            for (int c = 0; c < LATTICE_LANES; c++) acc[c] = o[b * LATTICE_LANES + c];
+            for (int k = 0; k < d1; k++) {
+                const float wk = w[k] * inv;
+                float r[LATTICE_LANES];
+                load8(base + (size_t)vert[k] * pitch, r);
+                for (int c = 0; c < LATTICE_LANES; c++) acc[c] += wk * r[c];
             }
-            continue;
-        }
-        for (int k = 0; k < d1; k++) { /* one plane */
-            const float wk = w[k] * inv;
-            const uint16_t *restrict r = V->h + (size_t)vert[k] * V->pitch;
-            for (int c = 0; c < lanes; c++) o[c] += wk * lattice_from_half(r[c]);
+            for (int c = 0; c < LATTICE_LANES; c++) o[b * LATTICE_LANES + c] = acc[c];
         }
     }
 }
@@ -849,6 +799,7 @@ static semseg_status lattice_filter_one(const lattice *L, const float *in, float
 semseg_status lattice_filter(const lattice *L, const float *in, int stride, float *out)
 {
     if (stride == 1) return lattice_filter_one(L, in, out);
+    if (stride % LATTICE_LANES) return SEMSEG_STATUS_INVALID_ARGUMENT;
     lattice_values V;
     float in_max = 0;
     for (size_t i = 0; i < (size_t)L->n * stride; i++) in_max = fabsf(in[i]) > in_max ? fabsf(in[i]) : in_max;

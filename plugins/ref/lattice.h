@@ -90,10 +90,10 @@ int lattice_tables(lattice *L);
 void lattice_scale(lattice *L, const float *in_scale, const float *out_scale);
 
 /*
- * Vertex values: rows of binary16 (IEEE half precision), `pitch` per row of
- * which the first `lanes` are used. The splat, blur and slice move scattered
- * rows through memory and are bound by it, not by arithmetic; halves halve
- * that traffic (a 21-label row is one 64-byte line instead of two), and all
+ * Vertex values: rows of binary16 (IEEE half precision), in one or more
+ * planes of lanes (below). The splat, blur and slice move scattered rows
+ * through memory and are bound by it, not by arithmetic; halves halve that
+ * traffic (a 21-label row is 48 bytes instead of 96), and all
  * arithmetic stays in float. The cost is a relative rounding of at most
  * 2^-11 per stored value (after the splat and after each blur pass), far below
  * the lattice's own approximation of the Gaussian (~9 %). Stored values are
@@ -105,27 +105,28 @@ void lattice_scale(lattice *L, const float *in_scale, const float *out_scale);
 
 typedef struct lattice_values {
     uint16_t *h;    /* the one allocation; plane 0's rows start here */
-    int lanes;      /* values per row (the float rows' lane count) */
-    int pitch;      /* plane 0's halves per row */
+    int lanes;      /* values per row (the float rows' lane count, a multiple of 8) */
     float gain;     /* stored = gain · value */
     /* Planes: the lanes split into groups stored apart, plane q holding lanes
      * plane_lane0[q] .. plane_lane0[q+1]-1 of every vertex in rows of
      * plane_pitch[q] halves at plane_h[q], so that the blur can run all its
      * passes over one plane while that plane stays in the last-level cache.
-     * One plane when the whole buffer is small (or lanes is not a multiple of
-     * 8); the split changes no value. */
+     * One plane when the whole buffer is small; the split changes no value. */
     int planes;
     int plane_lane0[LATTICE_MAX_PLANES + 1];
     int plane_pitch[LATTICE_MAX_PLANES];
     uint16_t *plane_h[LATTICE_MAX_PLANES];
 } lattice_values;
 
-/* The pitch lattice_values_alloc uses for rows of `lanes` values. */
+/* The pitch lattice_values_alloc uses for a plane of `lanes` values (a
+ * multiple of 8): 8, 16, or a multiple of 32, so a row is aligned to its
+ * size and never straddles more 64-byte lines than it must. */
 int lattice_pitch(int lanes);
 
-/* Room for L's vertex values, rows of `lanes`, sized for inputs whose
- * magnitude is at most in_max (after L's scaling). Not initialised: a splat
- * over all vertices comes first. */
+/* Room for L's vertex values, rows of `lanes` (a positive multiple of 8,
+ * else SEMSEG_STATUS_INVALID_ARGUMENT), sized for inputs whose magnitude is
+ * at most in_max (after L's scaling). Not initialised: a splat over all
+ * vertices comes first. */
 semseg_status lattice_values_alloc(lattice_values *V, const lattice *L, int lanes, float in_max);
 void lattice_values_free(lattice_values *V);
 
@@ -151,9 +152,10 @@ void lattice_chain_part(const lattice *L, int axis, int part, int parts, int32_t
 void lattice_slice_add(const lattice *L, const lattice_values *V, float *out, int stride, int32_t p0, int32_t p1);
 
 /* Single-threaded convenience: out[n][stride] = K · in[n][stride], vertex
- * values in binary16 as above; with stride 1 (the normaliser K·1) in float,
- * as one lane's values fit in cache. Returns SEMSEG_STATUS_NO_MEMORY when
- * the vertex buffers cannot be allocated. */
+ * values in binary16 as above (stride a multiple of 8); with stride 1 (the
+ * normaliser K·1) in float, as one lane's values fit in cache. Returns
+ * SEMSEG_STATUS_INVALID_ARGUMENT for any other stride,
+ * SEMSEG_STATUS_NO_MEMORY when the vertex buffers cannot be allocated. */
 semseg_status lattice_filter(const lattice *L, const float *in, int stride, float *out);
 
 #endif

@@ -198,19 +198,19 @@ static void check_filter(void)
         lattice_splat(&L, rows, 8, &vb, 0, L.m / 3);
         lattice_splat(&L, rows, 8, &vb, L.m / 3, L.m);
         double worst = 0;
-        int pitch_ok = va.pitch == lattice_pitch(8) && va.pitch >= 8;
+        int pitch_ok = va.plane_pitch[0] == lattice_pitch(8) && va.plane_pitch[0] >= 8;
         for (int32_t v = 0; v < L.m; v++)
             for (int c = 0; c < 8; c++) {
-                const uint16_t h = va.h[(size_t)v * va.pitch + c];
+                const uint16_t h = va.h[(size_t)v * va.plane_pitch[0] + c];
                 /* binary16 decoded here by its definition: 1.m · 2^(e-15) */
                 const double got = (h & 0x7fff) ? ldexp(1.0 + (h & 0x3ff) / 1024.0, ((h >> 10) & 0x1f) - 15) : 0.0;
                 const double tol = ldexp(1.0, -11) * want[(size_t)v * 8 + c] + ldexp(1.0, -14) / va.gain;
                 worst = fmax(worst, fabs(got / va.gain - want[(size_t)v * 8 + c]) / tol);
             }
         printf("splat into binary16: worst error %.2f of the bound (gain 2^%d)\n", worst, (int)log2(va.gain));
-        CRF_CHECK(pitch_ok, "values: pitch %d for 8 lanes", va.pitch);
+        CRF_CHECK(pitch_ok, "values: pitch %d for 8 lanes", va.plane_pitch[0]);
         CRF_CHECK(worst <= 1.0, "splat into binary16: error %.2f times the rounding bound", worst);
-        CRF_CHECK(memcmp(va.h, vb.h, (size_t)L.m * va.pitch * sizeof *va.h) == 0,
+        CRF_CHECK(memcmp(va.h, vb.h, (size_t)L.m * va.plane_pitch[0] * sizeof *va.h) == 0,
                   "splat in two vertex ranges differs from one");
     } else {
         CRF_CHECK(0, "out of memory");
@@ -227,15 +227,15 @@ done:
 }
 
 /*
- * Vertex rows split into planes (a lattice too large for one plane in the
- * last-level cache) must give the same values as filtering each 8-lane block
- * on its own, where every block fits one plane: bit for bit, since the split
- * only moves where values are stored. Every block holds the same largest
+ * Vertex rows of `lanes` values on N scattered points must give the same
+ * values as filtering each 8-lane block on its own, bit for bit: split into
+ * planes (`want`: "planes", a lattice too large for one plane in the
+ * last-level cache), or in one plane of more than 4 blocks, which the blur
+ * walks 4 blocks at a time ("wide"). Every block holds the same largest
  * value (1 at point 0), so every filtering picks the same binary16 gain.
  */
-static void check_planes(void)
+static void check_planes(int N, int LANES, const char *want)
 {
-    enum { N = 40000, LANES = 24 };
     uint64_t seed = 9;
     lattice L;
     lattice_values V;
@@ -259,7 +259,12 @@ static void check_planes(void)
     int planes = 0;
     if (lattice_values_alloc(&V, &L, LANES, 1.0f) == SEMSEG_STATUS_OK) planes = V.planes;
     lattice_values_free(&V);
-    CRF_CHECK(planes > 1, "planes: %d vertices of %d lanes stored in %d plane(s), want several", L.m, LANES, planes);
+    if (strcmp(want, "planes") == 0)
+        CRF_CHECK(planes > 1, "planes: %d vertices of %d lanes stored in %d plane(s), want several", L.m, LANES,
+                  planes);
+    else
+        CRF_CHECK(planes == 1 && LANES > 32, "planes: %d lanes in %d plane(s), want one of more than 32", LANES,
+                  planes);
     int same = lattice_filter(&L, in, LANES, out) == SEMSEG_STATUS_OK;
     for (int b = 0; same && b < LANES / 8; b++) {
         for (int p = 0; p < N; p++) memcpy(in8 + (size_t)p * 8, in + (size_t)p * LANES + b * 8, 8 * sizeof *in8);
@@ -315,6 +320,7 @@ int main(void)
     CRF_CHECK(st == SEMSEG_STATUS_INVALID_ARGUMENT, "NaN feature: status %d, want INVALID_ARGUMENT", st);
 
     check_filter();
-    check_planes();
+    check_planes(40000, 24, "planes");
+    check_planes(300, 40, "wide");
     return crf_test_finish("crf.lattice", checks);
 }
