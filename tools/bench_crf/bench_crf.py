@@ -18,6 +18,10 @@ MAP agreement between the two, and a Markdown table for docs/densecrf.md.
 of the sources) adds its 1-thread row to the same run, for before/after
 figures taken under the same machine load.
 
+--floor-driver BUILD/tools/bench_crf/lattice_floor also times the bilateral
+lattice's splat, blur and slice on the same photo against the memory
+traffic they cannot avoid (see lattice_floor.c and docs/densecrf.md).
+
 pydensecrf comes from PyPI as `pydensecrf2` (pip builds it from source and
 it installs the `pydensecrf` module); without it the script times ours only.
 """
@@ -101,6 +105,7 @@ def main():
     ap.add_argument("--driver", required=True, help="the bench_crf executable")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--compare-driver", help="a bench_crf built from other sources, timed in the same run")
+    ap.add_argument("--floor-driver", help="lattice_floor: the lattice passes against their memory floor")
     args = ap.parse_args()
 
     img, logits = make_input()
@@ -112,6 +117,11 @@ def main():
         t2, q2 = run_ours(args.driver, tmp, img, logits, 2, args.runs)
         if args.compare_driver:
             tc, qc = run_ours(args.compare_driver, tmp, img, logits, 1, args.runs)
+        floor = None
+        if args.floor_driver:
+            floor = subprocess.run([args.floor_driver, os.path.join(tmp, "image.u8"), str(H), str(W),
+                                    "--bi-xy-std", str(PARAMS["bi_xy_std"]), "--bi-rgb-std", str(PARAMS["bi_rgb_std"])],
+                                   check=True, capture_output=True, text=True).stdout
     rows.append(("semseg-onnx ref DenseCRF, 1 thread", t1))
     rows.append(("semseg-onnx ref DenseCRF, 2 threads", t2))
     if args.compare_driver:
@@ -147,6 +157,10 @@ def main():
         print(f"speed-up over pydensecrf (wall): {tp[0] / t1[0]:.2f}x (1 thread), {tp[0] / t2[0]:.2f}x (2 threads)")
     else:
         print("pydensecrf not installed: pip install pydensecrf2")
+    if floor:
+        print()
+        print("bilateral lattice passes per iteration, against their memory floor (lattice_floor):")
+        print(floor, end="")
     return 0
 
 
