@@ -810,26 +810,61 @@ static float crf_pixel(const crf_job *J, int ch, int32_t p)
     return ((const float *)J->image)[(size_t)ch * J->n + p];
 }
 
-/* Kernel k's features, and the first step of its lattice (the simplices and
- * vertices of lattice_build_begin). */
+/* Kernel k's features, computed block by block as lattice_build_begin asks
+ * (no array of them: 7.5 MB for a 500x375 image, each page zeroed by the
+ * system on first touch). Values are those of the direct formulas,
+ * (double)x / xy_std and pixel / (double)rgb_std, read from tables: by
+ * column, by row, and for uint8 images by value. */
+typedef struct crf_features {
+    const crf_job *J;
+    int d;
+    const double *fx, *fy; /* [W], [H] */
+    double fc[256];        /* uint8 colour value / rgb_std */
+    double rgb_std;
+} crf_features;
+
+static void crf_feature_block(const void *ctx, int32_t p0, int32_t p1, double *f)
+{
+    const crf_features *F = ctx;
+    const crf_job *J = F->J;
+    const int d = F->d;
+    int64_t x = p0 % J->W, y = p0 / J->W;
+    for (int32_t p = p0; p < p1; p++, f += d) {
+        f[0] = F->fx[x];
+        f[1] = F->fy[y];
+        if (d == 5) {
+            if (J->image_dtype == SEMSEG_DTYPE_UINT8) {
+                const uint8_t *img = (const uint8_t *)J->image + p;
+                for (int ch = 0; ch < 3; ch++) f[2 + ch] = F->fc[img[(size_t)ch * J->n]];
+            } else {
+                for (int ch = 0; ch < 3; ch++) f[2 + ch] = crf_pixel(J, ch, p) / F->rgb_std;
+            }
+        }
+        if (++x == J->W) {
+            x = 0;
+            y++;
+        }
+    }
+}
+
+/* Kernel k's first step of its lattice (the simplices and vertices of
+ * lattice_build_begin). */
 static void crf_kernel_begin(crf_job *J, crf_kernel *k)
 {
-    const int d = k->feat_dims;
-    const int32_t n = J->n;
-    double *f = malloc((size_t)n * d * sizeof *f);
-    if (!f) {
+    crf_features F = {.J = J, .d = k->feat_dims, .rgb_std = (double)k->rgb_std};
+    double *fxy = malloc((size_t)(J->W + J->H) * sizeof *fxy);
+    if (!fxy) {
         k->st = ref_fail(k->err, SEMSEG_STATUS_NO_MEMORY, "DenseCRF node '%s': out of memory for %ld pixels",
-                         J->node, (long)n);
+                         J->node, (long)J->n);
         return;
     }
-    for (int32_t p = 0; p < n; p++) {
-        double *fp = f + (size_t)p * d;
-        fp[0] = (double)(p % J->W) / k->xy_std;
-        fp[1] = (double)(p / J->W) / k->xy_std;
-        for (int ch = 0; d == 5 && ch < 3; ch++) fp[2 + ch] = crf_pixel(J, ch, p) / (double)k->rgb_std;
-    }
-    k->st = lattice_build_begin(&k->L, f, n, d, k->err);
-    free(f);
+    for (int64_t x = 0; x < J->W; x++) fxy[x] = (double)x / k->xy_std;
+    for (int64_t y = 0; y < J->H; y++) fxy[J->W + y] = (double)y / k->xy_std;
+    for (int v = 0; v < 256; v++) F.fc[v] = (float)v / F.rgb_std;
+    F.fx = fxy;
+    F.fy = fxy + J->W;
+    k->st = lattice_build_begin(&k->L, crf_feature_block, &F, J->n, k->feat_dims, k->err);
+    free(fxy);
 }
 
 /*
@@ -841,21 +876,26 @@ static void crf_kernel_begin(crf_job *J, crf_kernel *k)
 static void crf_kernel_end(crf_job *J, crf_kernel *k)
 {
     const int32_t n = J->n;
-    float *ones = malloc((size_t)n * sizeof *ones), *norm = malloc((size_t)n * sizeof *norm);
-    float *in_s = malloc((size_t)n * sizeof *in_s), *out_s = malloc((size_t)n * sizeof *out_s);
-    if (!ones || !norm || !in_s || !out_s) {
+    float *ones = NULL, *norm = NULL;
+    /* (after the build, which frees its temporaries first: their pages
+     * can serve these) */
+    k->st = lattice_build_end(&k->L, k->err);
+    if (k->st != SEMSEG_STATUS_OK) return;
+    ones = malloc((size_t)n * sizeof *ones);
+    norm = malloc((size_t)n * sizeof *norm);
+    if (!ones || !norm) {
         k->st = ref_fail(k->err, SEMSEG_STATUS_NO_MEMORY, "DenseCRF node '%s': out of memory for %ld pixels",
                          J->node, (long)n);
         goto done;
     }
-    k->st = lattice_build_end(&k->L, k->err);
-    if (k->st != SEMSEG_STATUS_OK) goto done;
     for (int32_t p = 0; p < n; p++) ones[p] = 1.0f;
     k->st = lattice_filter(&k->L, ones, 1, norm);
     if (k->st != SEMSEG_STATUS_OK) {
         ref_fail(k->err, k->st, "DenseCRF node '%s': out of memory for the lattice", J->node);
         goto done;
     }
+    /* the scales replace ones and norm point by point: in_s in ones, out_s in norm */
+    float *in_s = ones, *out_s = norm;
     for (int32_t p = 0; p < n; p++) {
         /* D_ii > 0 (the self term), but keep a floor against round-off. */
         const float dn = norm[p] > 1e-20f ? norm[p] : 1e-20f;
@@ -874,8 +914,6 @@ static void crf_kernel_end(crf_job *J, crf_kernel *k)
 done:
     free(ones);
     free(norm);
-    free(in_s);
-    free(out_s);
 }
 
 /* Every kernel's lattice: begin and end on the kernel's thread, the

@@ -254,13 +254,17 @@ static int lattice_build_chains(lattice *L)
 }
 
 /* The chains (lattice_build_chains) and the splat table from the simplices;
- * -1 when out of memory (what was allocated is freed by lattice_free). */
+ * -1 when out of memory (what was allocated is freed by lattice_free). The
+ * links are freed once the chains are made, so that the splat table can
+ * take their pages rather than fresh ones. */
 int lattice_tables(lattice *L)
 {
     const int d = L->d, d1 = d + 1;
     const int32_t n = L->n, m = L->m;
     const size_t nc = (size_t)n * d1;
     if (lattice_build_chains(L)) return -1;
+    free(L->build_next);
+    L->build_next = NULL;
 
     /* The splat as a gather: per vertex, its (point, weight) entries. The
      * counts go to csr_start[v+2], so that after the running sum

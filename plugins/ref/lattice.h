@@ -77,7 +77,15 @@ void lattice_free(lattice *L);
  *   lattice_build_end     one thread, after all parts: chains, splat table.
  * A failing begin or end leaves *L empty; lattice_free frees a lattice left
  * between begin and end. */
-semseg_status lattice_build_begin(lattice *L, const double *f, int32_t n, int d, char *err);
+/* The features of points p0 <= p < p1 (at most LATTICE_FEATURE_BLOCK of
+ * them), f[(p - p0)·d + i], already divided by their std. begin asks for
+ * every point twice, block by block (once for the features' ranges, once to
+ * place the points), so that no array of n·d features need exist: a caller
+ * that computes them cheaply spares the memory and its first touch. */
+typedef void (*lattice_features)(const void *ctx, int32_t p0, int32_t p1, double *f);
+#define LATTICE_FEATURE_BLOCK 128
+
+semseg_status lattice_build_begin(lattice *L, lattice_features feat, const void *ctx, int32_t n, int d, char *err);
 void lattice_build_links(lattice *L, int part, int parts);
 semseg_status lattice_build_end(lattice *L, char *err);
 

@@ -300,7 +300,7 @@ static uint64_t pack_key(const lattice_pack *pk, const int32_t *q, int d)
 
 /* The first d coordinates of the point of key: x_d = -Σ (j+1)·z_j makes
  * the sum 0, and x_i = x_(i+1) + (d+1)·z_i. */
-static void unpack_key(const lattice_pack *pk, uint64_t key, int32_t *x, int d)
+static inline void unpack_key(const lattice_pack *pk, uint64_t key, int32_t *x, const int d)
 {
     int64_t z[LATTICE_MAX_D], xi = 0;
     for (int i = 0; i < d; i++) {
@@ -378,12 +378,10 @@ static int pack_grow(lattice_hash *h)
     return 0;
 }
 
-/* Index of key (hash hk), inserting it when new; -1 when out of memory. */
-static int32_t pack_insert(lattice_hash *h, uint64_t key, uint64_t hk)
+/* pack_insert of a key not in the table, whose empty slot is i. */
+static int32_t pack_add(lattice_hash *h, uint64_t key, uint64_t hk, size_t i)
 {
     lattice_pack *pk = &h->pack;
-    size_t i = pack_probe(pk, key, hk);
-    if (pk->slot[i] != LATTICE_PEMPTY) return (int32_t)(pk->slot[i] & (((uint64_t)1 << pk->vbits) - 1));
     if (4 * (size_t)(h->m + 1) > 3 * h->cap || h->m == pk->room) {
         if (pack_grow(h)) return -1;
         i = pack_probe(pk, key, hk);
@@ -393,34 +391,62 @@ static int32_t pack_insert(lattice_hash *h, uint64_t key, uint64_t hk)
     return h->m++;
 }
 
+/* Index of key (hash hk), inserting it when new; -1 when out of memory.
+ * The lookup is inlined (most keys are found: three in four on the
+ * benchmark), the insertion is not. */
+static inline int32_t pack_insert(lattice_hash *h, uint64_t key, uint64_t hk)
+{
+    lattice_pack *pk = &h->pack;
+    const size_t i = pack_probe(pk, key, hk);
+    if (pk->slot[i] != LATTICE_PEMPTY) return (int32_t)(pk->slot[i] & (((uint64_t)1 << pk->vbits) - 1));
+    return pack_add(h, key, hk, i);
+}
+
 /* The slots key << vbits | vertex of all vertices sorted by key (radix
- * sort, least significant digit first, digits of at most 11 bits so that a
- * histogram stays in L1), then LATTICE_PEMPTY; -1 when out of memory. */
+ * sort, least significant digit first, digits of at most 11 bits so that
+ * the histograms stay in L1), then LATTICE_PEMPTY; -1 when out of memory.
+ * The table of slots, no longer needed, is the sort's second buffer (it has
+ * room: m < cap), which spares fresh pages. Each pass moves the slots of
+ * LATTICE_SORT_PARTS parts of the array side by side, each part with its
+ * own counters (a part's slots of one digit go after those of the parts
+ * before, so the sort stays stable): consecutive slots often share a digit,
+ * and with one counter each move waited for the one before. */
+#define LATTICE_SORT_PARTS 4
 static int pack_sort(lattice_hash *h)
 {
     lattice_pack *pk = &h->pack;
-    const int32_t m = h->m;
+    const int32_t m = h->m, part = m / LATTICE_SORT_PARTS;
     const int passes = (pk->bits + 10) / 11, digit = (pk->bits + passes - 1) / passes;
     const uint64_t dmask = ((uint64_t)1 << digit) - 1;
-    uint64_t *a = lattice_alloc(((size_t)m + 1) * sizeof *a), *b = lattice_alloc(((size_t)m + 1) * sizeof *b);
-    size_t count[(size_t)1 << 11];
-    if (!a || !b) {
-        free(a);
+    uint64_t *a = lattice_alloc(((size_t)m + 1) * sizeof *a), *b = pk->slot;
+    uint32_t count[LATTICE_SORT_PARTS][(size_t)1 << 11]; /* (m < 2^31) */
+    pk->slot = NULL;
+    if (!a) {
         free(b);
         return -1;
     }
     for (int32_t v = 0; v < m; v++) a[v] = pk->key[v] << pk->vbits | (uint64_t)v;
     for (int p = 0, shift = pk->vbits; p < passes; p++, shift += digit) {
         uint64_t *t = a;
-        size_t at = 0;
+        uint32_t at = 0;
+        /* part q is a[q·part ..], the last one also taking the rest */
         memset(count, 0, sizeof count);
-        for (int32_t e = 0; e < m; e++) count[(a[e] >> shift) & dmask]++;
-        for (size_t c = 0; c <= dmask; c++) {
-            const size_t k = count[c];
-            count[c] = at;
-            at += k;
-        }
-        for (int32_t e = 0; e < m; e++) b[count[(a[e] >> shift) & dmask]++] = a[e];
+        for (int q = 0; q < LATTICE_SORT_PARTS; q++)
+            for (int32_t e = q * part; e < (q + 1 < LATTICE_SORT_PARTS ? (q + 1) * part : m); e++)
+                count[q][(a[e] >> shift) & dmask]++;
+        for (size_t c = 0; c <= dmask; c++)
+            for (int q = 0; q < LATTICE_SORT_PARTS; q++) {
+                const uint32_t k = count[q][c];
+                count[q][c] = at;
+                at += k;
+            }
+        for (int32_t e = 0; e < part; e++)
+            for (int q = 0; q < LATTICE_SORT_PARTS; q++) {
+                const uint64_t x = a[q * part + e];
+                b[count[q][(x >> shift) & dmask]++] = x;
+            }
+        for (int32_t e = LATTICE_SORT_PARTS * part; e < m; e++)
+            b[count[LATTICE_SORT_PARTS - 1][(a[e] >> shift) & dmask]++] = a[e];
         a = b;
         b = t;
     }
@@ -496,8 +522,10 @@ static inline int lattice_simplex(const int d, const double *pos, const double *
      * weight k is delta of rank d-k less delta of rank d+1-k, and the rest
      * of 1 for weight 0. (Summed in this form, not scattered into an array,
      * the values are the same: x + 0 = x and 0 - x = -x.) */
-    double delta[LATTICE_MAX_D + 1] = {0}; /* (all read ones are set: quiets -Wmaybe-uninitialized) */
-    for (int i = 0; i <= d; i++) delta[i] = (el[i] - (double)(q[i] * d1)) / d1;
+    double delta[LATTICE_MAX_D + 1];
+    /* (the entries past d are never read, but setting them quiets
+     * -Wmaybe-uninitialized; an "= {0}" was a rep stos, 4 % of the build) */
+    for (int i = 0; i <= LATTICE_MAX_D; i++) delta[i] = i <= d ? (el[i] - (double)(q[i] * d1)) / d1 : 0.0;
     w[0] = (float)(delta[axis[d]] + (1.0 - delta[axis[0]]));
     for (int k = 1; k <= d; k++) w[k] = (float)(delta[axis[d - k]] - delta[axis[d1 - k]]);
     return 0;
@@ -569,6 +597,23 @@ static void links_general(lattice *L, const lattice_hash *h, int32_t v0, int32_t
     }
 }
 
+/* L->keys of vertices v0..v1-1 from their packed keys; with d a constant
+ * (DenseCRF's d = 2 and 5) the loops unroll (the links took 1 to 2 ms less
+ * on the benchmark). */
+static inline void unpack_keys_d(const lattice_pack *pk, int32_t *keys, int32_t v0, int32_t v1, const int d)
+{
+    for (int32_t v = v0; v < v1; v++) unpack_key(pk, pk->key[v], keys + (size_t)v * d, d);
+}
+
+static void unpack_keys(const lattice_pack *pk, int32_t *keys, int32_t v0, int32_t v1, int d)
+{
+    switch (d) {
+    case 2: unpack_keys_d(pk, keys, v0, v1, 2); break;
+    case 5: unpack_keys_d(pk, keys, v0, v1, 5); break;
+    default: unpack_keys_d(pk, keys, v0, v1, d); break;
+    }
+}
+
 /* The first position at or after `at` whose slot is not below t. Mostly 0,
  * 1 or 2 steps, which no branch predicts: two are taken without branching,
  * a loop does the rest (the sentinel stops it). */
@@ -631,7 +676,7 @@ static void links_packed(lattice *L, const lattice_pack *pk, int part, int parts
             next[s[i] & vmask] = (int32_t)(s[j[LATTICE_LANES - 1]] & vmask) | miss;
         }
     }
-    for (int32_t v = i0; v < i1; v++) unpack_key(pk, pk->key[v], L->keys + (size_t)v * d, d);
+    unpack_keys(pk, L->keys, i0, i1, d);
 }
 
 void lattice_build_links(lattice *L, int part, int parts)
@@ -652,10 +697,22 @@ static semseg_status lattice_fail_point(lattice *L, lattice_hash *h, int32_t p, 
                     "(a std too small for the image?)", (long)p);
 }
 
+/* The features of the points from p0 on, in fb, when p0 starts a block;
+ * the features of point p0 (fb: room for LATTICE_FEATURE_BLOCK points). */
+static inline const double *feature_block(lattice_features feat, const void *ctx, int32_t n, int d, int32_t p0,
+                                          double *fb)
+{
+    const int32_t at = p0 % LATTICE_FEATURE_BLOCK;
+    if (at == 0) feat(ctx, p0, n - p0 < LATTICE_FEATURE_BLOCK ? n : p0 + LATTICE_FEATURE_BLOCK, fb);
+    return fb + (size_t)at * d;
+}
+_Static_assert(LATTICE_FEATURE_BLOCK % LATTICE_BATCH == 0, "a batch never straddles two feature blocks");
+
 /* Points go in batches: locate and hash a batch, prefetch its slots, then
  * insert. A corner equal to the previous point's (neighbouring points often
  * share a simplex) reuses its vertex without hashing. */
-static semseg_status vertices_general(lattice *L, lattice_hash *h, const double *f, const double *scale, char *err)
+static semseg_status vertices_general(lattice *L, lattice_hash *h, lattice_features feat, const void *ctx,
+                                      double *fb, const double *scale, char *err)
 {
     const int d = L->d, d1 = d + 1;
     const int32_t n = L->n;
@@ -666,9 +723,10 @@ static semseg_status vertices_general(lattice *L, lattice_hash *h, const double 
     unsigned char same[LATTICE_BATCH][LATTICE_MAX_D + 1];
     for (int32_t p0 = 0; p0 < n; p0 += LATTICE_BATCH) {
         const int nb = n - p0 < LATTICE_BATCH ? (int)(n - p0) : LATTICE_BATCH;
+        const double *f = feature_block(feat, ctx, n, d, p0, fb);
         for (int b = 0; b < nb; b++) {
             const int32_t p = p0 + b;
-            if (lattice_locate(d, f + (size_t)p * d, scale, corner[b + 1], weight[b]))
+            if (lattice_locate(d, f + (size_t)b * d, scale, corner[b + 1], weight[b]))
                 return lattice_fail_point(L, h, p, err);
             for (int k = 0; k <= d; k++) {
                 same[b][k] = p > 0 && key_equal(corner[b] + k * d, corner[b + 1] + k * d, d)
@@ -694,59 +752,62 @@ static semseg_status vertices_general(lattice *L, lattice_hash *h, const double 
 }
 
 /* vertices_general with packed keys, for d = L->d (inlined with d a
- * constant by vertices_packed). */
-static inline semseg_status vertices_packed_d(lattice *L, lattice_hash *h, const double *f, const double *scale,
-                                              char *err, const int d)
+ * constant by vertices_packed). Every corner is looked up, also one equal
+ * to the previous point's (a third of them on the benchmark): its slot is
+ * then in cache, and a branch on whether a corner is new, a coin toss,
+ * cost more than those lookups (begin took 2 ms more). */
+static inline semseg_status vertices_packed_d(lattice *L, lattice_hash *h, lattice_features feat, const void *ctx,
+                                              double *fb, const double *scale, char *err, const int d)
 {
     const int d1 = d + 1;
     const int32_t n = L->n;
     const lattice_pack *pk = &h->pack;
-    /* key[0] holds the corners of the point before the batch */
-    uint64_t key[LATTICE_BATCH + 1][LATTICE_MAX_D + 1];
+    uint64_t key[LATTICE_BATCH][LATTICE_MAX_D + 1];
     uint64_t hk[LATTICE_BATCH][LATTICE_MAX_D + 1];
-    for (int k = 0; k <= d; k++) key[0][k] = LATTICE_PEMPTY;
     for (int32_t p0 = 0; p0 < n; p0 += LATTICE_BATCH) {
         const int nb = n - p0 < LATTICE_BATCH ? (int)(n - p0) : LATTICE_BATCH;
+        const double *f = feature_block(feat, ctx, n, d, p0, fb);
         for (int b = 0; b < nb; b++) {
             const int32_t p = p0 + b;
-            if (lattice_locate_packed(d, f + (size_t)p * d, scale, pk, key[b + 1], L->slice_w + (size_t)p * d1))
+            if (lattice_locate_packed(d, f + (size_t)b * d, scale, pk, key[b], L->slice_w + (size_t)p * d1))
                 return lattice_fail_point(L, h, p, err);
-            for (int k = 0; k <= d; k++)
-                if (key[b + 1][k] != key[b][k]) {
-                    hk[b][k] = pack_hash(key[b + 1][k]);
-                    LATTICE_PREFETCH(pack_home(pk, hk[b][k]));
-                }
+            for (int k = 0; k <= d; k++) {
+                hk[b][k] = pack_hash(key[b][k]);
+                LATTICE_PREFETCH(pack_home(pk, hk[b][k]));
+            }
         }
         for (int b = 0; b < nb; b++) {
             const size_t at = (size_t)(p0 + b) * d1;
             for (int k = 0; k <= d; k++) {
-                int32_t v = key[b + 1][k] == key[b][k] ? L->vert[at - d1 + k] : pack_insert(h, key[b + 1][k], hk[b][k]);
+                const int32_t v = pack_insert(h, key[b][k], hk[b][k]);
                 if (v < 0) return lattice_fail_memory(L, h, err);
                 L->vert[at + k] = v;
             }
         }
-        memcpy(key[0], key[nb], sizeof key[0]);
     }
     return SEMSEG_STATUS_OK;
 }
 
 /* The kernels of DenseCRF, position (d = 2) and bilateral (d = 5), get a
  * build of their own: with d a constant, lattice_simplex keeps its arrays
- * in registers (on the benchmark, begin takes 30 ms instead of 35). */
-static semseg_status vertices_packed(lattice *L, lattice_hash *h, const double *f, const double *scale, char *err)
+ * in registers (on the benchmark, when it was measured, begin took 30 ms
+ * instead of 35). */
+static semseg_status vertices_packed(lattice *L, lattice_hash *h, lattice_features feat, const void *ctx, double *fb,
+                                     const double *scale, char *err)
 {
     switch (L->d) {
-    case 2: return vertices_packed_d(L, h, f, scale, err, 2);
-    case 5: return vertices_packed_d(L, h, f, scale, err, 5);
-    default: return vertices_packed_d(L, h, f, scale, err, L->d);
+    case 2: return vertices_packed_d(L, h, feat, ctx, fb, scale, err, 2);
+    case 5: return vertices_packed_d(L, h, feat, ctx, fb, scale, err, 5);
+    default: return vertices_packed_d(L, h, feat, ctx, fb, scale, err, L->d);
     }
 }
 
-semseg_status lattice_build_begin(lattice *L, const double *f, int32_t n, int d, char *err)
+semseg_status lattice_build_begin(lattice *L, lattice_features feat, const void *ctx, int32_t n, int d, char *err)
 {
     const int d1 = d + 1;
     lattice_hash h;
     double scale[LATTICE_MAX_D];
+    double fb[LATTICE_FEATURE_BLOCK * LATTICE_MAX_D]; /* a block of features */
 
     memset(L, 0, sizeof *L);
     memset(&h, 0, sizeof h);
@@ -777,22 +838,24 @@ semseg_status lattice_build_begin(lattice *L, const double *f, int32_t n, int d,
         flo[i] = INFINITY;
         fhi[i] = -INFINITY;
     }
-    for (int32_t p = 0; p < n; p++)
+    for (int32_t p = 0; p < n; p++) {
+        const double *fp = feature_block(feat, ctx, n, d, p, fb);
         for (int i = 0; i < d; i++) {
-            const double a = f[(size_t)p * d + i];
+            const double a = fp[i];
             /* NaN never wins; lattice_simplex refuses it */
             flo[i] = a < flo[i] ? a : flo[i];
             fhi[i] = a > fhi[i] ? a : fhi[i];
         }
+    }
     semseg_status st;
     if (!pack_plan(&h.pack, d, n, flo, fhi, scale)) {
         if (!L->vert || !L->slice_w || pack_init(&h, n)) return lattice_fail_memory(L, &h, err);
-        st = vertices_packed(L, &h, f, scale, err);
+        st = vertices_packed(L, &h, feat, ctx, fb, scale, err);
     } else {
         for (int i = 0; i < d; i++) bound += fmax(fabs(flo[i]), fabs(fhi[i])) * scale[i];
         bound = bound * d1 + 4.0 * d1;
         if (!L->vert || !L->slice_w || hash_init(&h, d, bound < LATTICE_NARROW, n)) return lattice_fail_memory(L, &h, err);
-        st = vertices_general(L, &h, f, scale, err);
+        st = vertices_general(L, &h, feat, ctx, fb, scale, err);
     }
     if (st != SEMSEG_STATUS_OK) return st;
     const int32_t m = h.m;
@@ -801,11 +864,7 @@ semseg_status lattice_build_begin(lattice *L, const double *f, int32_t n, int d,
     /* The links come next (lattice_build_links): they need the keys by
      * vertex (packed keys: unpacked there), the table (packed keys: sorted
      * instead) and room for the links. */
-    if (h.packed) {
-        free(h.pack.slot);
-        h.pack.slot = NULL;
-        if (pack_sort(&h)) return lattice_fail_memory(L, &h, err);
-    }
+    if (h.packed && pack_sort(&h)) return lattice_fail_memory(L, &h, err);
     L->keys = malloc(((size_t)m * d + 1) * sizeof *L->keys);
     L->build_next = malloc(((size_t)d1 * m + 1) * sizeof *L->build_next);
     L->build_hash = calloc(1, sizeof *L->build_hash);
@@ -821,18 +880,35 @@ semseg_status lattice_build_end(lattice *L, char *err)
     memset(&h, 0, sizeof h);
     if (!L->build_hash)
         return ref_fail(err, SEMSEG_STATUS_INTERNAL, "DenseCRF lattice: lattice_build_end without a begin");
-    if (lattice_tables(L)) return lattice_fail_memory(L, &h, err);
+    /* The table (packed keys: the keys and their sorted slots) served the
+     * links only: freed before the tables are allocated, which can then
+     * reuse its pages instead of fresh ones (the system zeroes each new
+     * page, which cost more than some steps of the build). */
     hash_free(L->build_hash);
     free(L->build_hash);
-    free(L->build_next);
     L->build_hash = NULL;
+    if (lattice_tables(L)) return lattice_fail_memory(L, &h, err);
+    free(L->build_next);
     L->build_next = NULL;
     return SEMSEG_STATUS_OK;
 }
 
+/* lattice_build's features: rows of an array f[n][d] (ctx). */
+typedef struct lattice_feature_rows {
+    const double *f;
+    int d;
+} lattice_feature_rows;
+
+static void feature_rows(const void *ctx, int32_t p0, int32_t p1, double *f)
+{
+    const lattice_feature_rows *r = ctx;
+    memcpy(f, r->f + (size_t)p0 * r->d, (size_t)(p1 - p0) * r->d * sizeof *f);
+}
+
 semseg_status lattice_build(lattice *L, const double *f, int32_t n, int d, char *err)
 {
-    semseg_status st = lattice_build_begin(L, f, n, d, err);
+    const lattice_feature_rows rows = {f, d};
+    semseg_status st = lattice_build_begin(L, feature_rows, &rows, n, d, err);
     if (st != SEMSEG_STATUS_OK) return st;
     lattice_build_links(L, 0, 1);
     return lattice_build_end(L, err);
