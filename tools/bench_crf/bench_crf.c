@@ -15,7 +15,6 @@
  * (seconds per image: wall clock, and the process's CPU time, which a busy
  * machine inflates less).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +22,6 @@
 
 #include "densecrf.h"
 #include "ref.h"
-
-semseg_status ref_fail(char *err, semseg_status st, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, SEMSEG_ERRMSG_SIZE, fmt, ap);
-    va_end(ap);
-    return st;
-}
 
 static double bench_clock(clockid_t id)
 {

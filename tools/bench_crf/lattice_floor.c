@@ -20,7 +20,6 @@
  * real pass and of its floor, then their sums times 10 (one image's ten
  * mean-field iterations).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,15 +35,6 @@
 #endif
 #define FLOOR_AHEAD 16 /* rows prefetched ahead, as lattice.c's passes */
 #define FLOOR_MAX_LANES 64
-
-semseg_status ref_fail(char *err, semseg_status st, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, SEMSEG_ERRMSG_SIZE, fmt, ap);
-    va_end(ap);
-    return st;
-}
 
 static double floor_now(void)
 {
