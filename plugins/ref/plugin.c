@@ -5,7 +5,6 @@
  * every node whose op it knows (the op's own supports() may refuse dtypes) and
  * never fuses, so it also serves the runtime's constant folding.
  */
-#include <stdarg.h>
 #include <string.h>
 
 #include "ref.h"
@@ -18,17 +17,6 @@ struct semseg_kernel {
 typedef struct ref_ctx {
     int threads;
 } ref_ctx;
-
-semseg_status ref_fail(char *err, semseg_status st, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, SEMSEG_ERRMSG_SIZE, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
 
 static int default_domain(const char *d)
 {

@@ -10,7 +10,6 @@
  * BatchNormalization in training mode).
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,15 +76,6 @@ static void rd_value(reader *r, value *v, int with_const)
     if (!v->data) { r->bad = 1; return; }
     take(r, v->data, (size_t)v->nbytes);
     v->info.data = v->is_const ? v->data : NULL;
-}
-
-semseg_status ref_fail(char *err, semseg_status st, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, SEMSEG_ERRMSG_SIZE, fmt, ap);
-    va_end(ap);
-    return st;
 }
 
 static const ref_op *find_op(const char *domain, const char *op)
