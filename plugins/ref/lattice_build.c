@@ -887,9 +887,8 @@ semseg_status lattice_build_end(lattice *L, char *err)
     hash_free(L->build_hash);
     free(L->build_hash);
     L->build_hash = NULL;
+    /* (lattice_tables frees the links itself, as soon as the chains are made) */
     if (lattice_tables(L)) return lattice_fail_memory(L, &h, err);
-    free(L->build_next);
-    L->build_next = NULL;
     return SEMSEG_STATUS_OK;
 }
 
